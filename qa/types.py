@@ -1,0 +1,185 @@
+"""The records that flow between stages: articles, chunks, citations, answers.
+
+Small frozen dataclasses that import nothing else of ours, so every stage can use them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article as loaded from a file, before chunking.
+
+    `text` is the text that citations point into: `text[start:end]` of a citation is its quote.
+    For `.txt` and `.md` files it is the file's decoded content (front matter included), so a
+    quote can be found in the file itself; for HTML, PDF and JSON it is the extracted text.
+    """
+
+    source: str
+    text: str
+    title: str
+    date: str | None = None
+    publisher: str | None = None
+    author: str | None = None
+    url: str | None = None
+    body_start: int = 0
+    """Offset where the article's body starts (after a header or front matter)."""
+    page_starts: tuple[int, ...] = ()
+    """For PDFs: the offset in `text` where page 1, 2, ... starts."""
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding `offset`, or None for articles without pages."""
+        if not self.page_starts:
+            return None
+        page = 1
+        for n, start in enumerate(self.page_starts, start=1):
+            if start <= offset:
+                page = n
+        return page
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that could not be loaded or indexed, and why."""
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of an article, the unit that is embedded, indexed and cited."""
+
+    id: str
+    article_id: str
+    source: str
+    index: int
+    text: str
+    start: int
+    end: int
+    title: str
+    date: str | None = None
+    publisher: str | None = None
+    author: str | None = None
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with the scores that ranked it."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    keyword_rank: int | None = None
+    dense_similarity: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered citation: `quote` occurs verbatim in the article at `[start:end]`."""
+
+    n: int
+    source: str
+    title: str
+    date: str | None
+    publisher: str | None
+    quote: str
+    start: int
+    end: int
+    chunk_id: str
+    author: str | None = None
+    page: int | None = None
+    passage: str = ""
+    """The whole cited chunk, for showing the quote in context."""
+    passage_start: int = 0
+    """Offset of `passage` in the article; the quote is `passage[start - passage_start:...]`."""
+
+
+@dataclass(frozen=True)
+class Removed:
+    """A generated sentence the grounding check removed, and why."""
+
+    sentence: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `qa.answer()` returns: text with [n] markers and the citations behind them."""
+
+    question: str
+    text: str
+    answered: bool
+    citations: tuple[Citation, ...] = ()
+    query: str = ""
+    """The standalone query that was searched (differs from `question` for follow-ups)."""
+    answerer: str = "extractive"
+    passages: tuple[Passage, ...] = field(default=(), repr=False)
+    removed: tuple[Removed, ...] = ()
+    """Generated sentences dropped by the grounding check."""
+    notice: str = ""
+    """A note for the user, e.g. that a generative backend failed and the answer is extractive."""
+    timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (what `qa ask --json` prints)."""
+        data = dataclasses.asdict(self)
+        data["passages"] = [
+            {
+                "chunk_id": p.chunk.id,
+                "source": p.chunk.source,
+                "score": p.score,
+                "dense_rank": p.dense_rank,
+                "keyword_rank": p.keyword_rank,
+            }
+            for p in self.passages
+        ]
+        return data
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to some publishers and/or a date range (inclusive, YYYY-MM-DD)."""
+
+    publishers: tuple[str, ...] = ()
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def is_empty(self) -> bool:
+        return not self.publishers and self.date_from is None and self.date_to is None
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, by article."""
+
+    added: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    duplicates: list[Problem] = field(default_factory=list)
+    failed: list[Problem] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_removed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def partial(self) -> bool:
+        """True when some input could not be ingested."""
+        return bool(self.failed)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.unchanged)} unchanged, "
+            f"{len(self.replaced)} replaced, {len(self.removed)} removed, "
+            f"{len(self.duplicates)} duplicate, {len(self.failed)} failed "
+            f"({self.chunks_embedded} chunks embedded in {self.seconds:.1f}s)"
+        )
