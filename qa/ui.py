@@ -1,0 +1,445 @@
+"""The chat UI (Gradio): ask, read the answer with its sources, manage the library.
+
+`build_app(settings)` builds the app; `launch(settings, ...)` serves it, and is what
+`qa serve` calls. The UI only formats: answers come from `qa.answer.stream`, the same
+function the Python API and the CLI use, and uploads go through `qa.ingest.ingest`.
+
+Example:
+    >>> from qa.ui import launch
+    >>> launch(Settings(store_dir=Path("/tmp/qa-index")), port=7860)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Gradio reports usage and checks for new versions over the network unless this is set
+# before it is imported: the app must work offline and say nothing about its users.
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+import gradio as gr
+
+from qa import ui_format as fmt
+from qa.answer import stream
+from qa.backends import ANSWERERS
+from qa.config import Settings
+from qa.ingest import IngestBusy, ingest
+from qa.loaders import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES
+from qa.store import open_index
+from qa.types import Answer, Filters, IngestReport, Problem
+
+log = logging.getLogger(__name__)
+
+UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES
+MAX_UPLOAD_BYTES = DEFAULT_MAX_BYTES
+"""Per file; the same limit the loaders apply to files they read."""
+CONCURRENCY = 4
+"""Events run at once: retrieval is CPU-bound on a small machine, more would only queue."""
+MAX_K = 20
+EXAMPLES = (
+    "Which UN resolutions demand withdrawal?",
+    "Which group mediates the conflict?",
+    "What did NATO say about the elections in Nagorno-Karabakh?",
+    "How many people were displaced by the war?",
+)
+ARTICLE_HEADERS = ["Title", "Date", "Publisher", "Chunks", "File"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and what the UI showed for it, kept per browser session."""
+
+    question: str
+    message: str
+    """The assistant message's HTML."""
+    answer_text: str | None = None
+    """The answer's plain text, for follow-ups; None when answering failed."""
+    sources: str | None = None
+    """The source cards' HTML; None when answering failed."""
+
+
+def answer_modes(settings: Settings) -> list[str]:
+    """The answering backends a user may pick: concrete names only, never a typed-in path."""
+    modes = [name for name in ANSWERERS if "<" not in name]
+    if settings.answerer not in modes:
+        modes.append(settings.answerer)
+    return modes
+
+
+def messages(turns: Sequence[Turn]) -> list[dict[str, str]]:
+    """The chatbot's value for these turns."""
+    out: list[dict[str, str]] = []
+    for t in turns:
+        out.append({"role": "user", "content": fmt.format_question(t.question)})
+        out.append({"role": "assistant", "content": t.message})
+    return out
+
+
+def sources_panel(turns: Sequence[Turn]) -> str:
+    return fmt.format_sources_panel([(t.question, t.sources) for t in turns if t.sources])
+
+
+def ask(
+    question: str,
+    turns: list[Turn],
+    settings: Settings,
+    modes: Sequence[str],
+    k: float,
+    mode: str,
+    publishers: Sequence[str] | None,
+    date_from: str,
+    date_to: str,
+) -> Iterator[tuple[str, list[dict[str, str]], str, list[Turn]]]:
+    """Answer one question in a session: yields (textbox, chat, sources, turns) as it streams."""
+    question = (question or "").strip()
+    if not question:
+        yield "", messages(turns), sources_panel(turns), turns
+        return
+    number = len(turns) + 1
+    pending = [*messages(turns), {"role": "user", "content": fmt.format_question(question)}]
+    waiting = {"role": "assistant", "content": fmt.format_partial("")}
+    yield "", [*pending, waiting], sources_panel(turns), turns
+    final: Answer | None = None
+    try:
+        start, end = fmt.parse_date_range(date_from, date_to)
+        if mode not in modes:
+            raise ValueError(f"unknown answering mode {mode!r}; choose one of {', '.join(modes)}")
+        k_int = max(1, min(MAX_K, int(k)))
+        run = settings.replace(k=k_int, fetch_k=max(settings.fetch_k, k_int), answerer=mode)
+        filters = Filters(publishers=tuple(publishers or ()), date_from=start, date_to=end)
+        history = [(t.question, t.answer_text) for t in turns if t.answer_text is not None]
+        text = ""
+        for piece in stream(question, history, settings=run, filters=filters):
+            if isinstance(piece, Answer):
+                final = piece
+            else:
+                text += piece
+                partial = {"role": "assistant", "content": fmt.format_partial(text)}
+                yield "", [*pending, partial], sources_panel(turns), turns
+        if final is None:
+            raise RuntimeError("the answerer returned no answer")
+        turn = Turn(
+            question,
+            fmt.format_answer(final, number),
+            final.text,
+            fmt.format_sources(final, number),
+        )
+    except Exception as e:  # the UI shows any failure as a message, not a trace
+        if isinstance(e, ValueError):
+            log.info("question %r refused: %s", question, e)
+        else:
+            log.exception("answering %r failed", question)
+        turn = Turn(question, fmt.format_error(f"Could not answer: {e}"))
+    turns = [*turns, turn]
+    yield "", messages(turns), sources_panel(turns), turns
+
+
+def library(settings: Settings) -> tuple[list[list[Any]], list[str], str]:
+    """The indexed articles as table rows, the publishers, and a one-line status."""
+    try:
+        index = open_index(settings)
+        articles = index.articles()
+        publishers = index.publishers()
+    except Exception as e:  # shown in the Library tab instead of a trace
+        log.exception("reading the index failed")
+        return [], [], fmt.format_message(f"Cannot read the index: {e}", "error")
+    rows = [
+        [a.title, a.date or "", a.publisher or "", a.chunks, fmt.display_file(a.source)]
+        for a in articles
+    ]
+    chunks = sum(a.chunks for a in articles)
+    note = f"{len(articles)} articles, {chunks} passages indexed."
+    return rows, publishers, fmt.format_message(note)
+
+
+def store_uploads(
+    paths: Sequence[str | Path], upload_dir: Path
+) -> tuple[list[Path], list[Path], list[Problem]]:
+    """Copy uploaded files into `upload_dir` under safe names.
+
+    Returns:
+        (stored files, the subset newly written, files refused with the reason). A name
+        already taken by different content gets a `-1`, `-2` ... suffix, so one user's
+        upload never replaces another's.
+    """
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    stored: list[Path] = []
+    written: list[Path] = []
+    rejected: list[Problem] = []
+    for raw in paths:
+        path = Path(raw)
+        name = fmt.safe_filename(path.name)
+        suffix = Path(name).suffix.lower()
+        if suffix not in UPLOAD_SUFFIXES:
+            rejected.append(
+                Problem(
+                    name,
+                    f"unsupported type {suffix or '(none)'!r}; upload one of "
+                    f"{', '.join(UPLOAD_SUFFIXES)}",
+                )
+            )
+            continue
+        size = path.stat().st_size
+        if size > MAX_UPLOAD_BYTES:
+            rejected.append(
+                Problem(name, f"{size:,} bytes is over the {MAX_UPLOAD_BYTES:,}-byte upload limit")
+            )
+            continue
+        dest, existing = _destination(upload_dir, name, path)
+        if not existing:
+            # Write next to the target, then rename: a half-copied file is never ingested.
+            fd, tmp = tempfile.mkstemp(dir=upload_dir, prefix=".upload-")
+            os.close(fd)
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, dest)
+            written.append(dest)
+        stored.append(dest)
+    return stored, written, rejected
+
+
+def _destination(upload_dir: Path, name: str, source: Path) -> tuple[Path, bool]:
+    """Where to store `source`: (path, True if an identical file is already there)."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    candidate, n = upload_dir / name, 0
+    while candidate.exists():
+        if candidate.read_bytes() == source.read_bytes():
+            return candidate, True
+        n += 1
+        candidate = upload_dir / f"{stem}-{n}{suffix}"
+    return candidate, False
+
+
+def upload(
+    paths: Sequence[str] | None,
+    settings: Settings,
+    upload_dir: Path,
+    progress: gr.Progress,
+) -> str:
+    """Store and ingest uploaded files; the HTML report of what happened."""
+    if not paths:
+        return ""
+    progress(0.0, desc="Copying files")
+    stored, written, rejected = store_uploads(paths, upload_dir)
+    if not stored:
+        return fmt.format_rejected(rejected)
+
+    def report_progress(done: int, total: int, message: str) -> None:
+        progress((done, total) if total else 0.0, desc=message)
+
+    try:
+        report: IngestReport = ingest(stored, settings, report_progress)
+    except IngestBusy as e:
+        _remove(written)
+        return fmt.format_message(f"Not ingested: {e}", "error")
+    except Exception as e:  # shown to the user; the index is left as is
+        log.exception("ingesting uploads failed")
+        _remove(written)
+        return fmt.format_message(f"Not ingested: {e}", "error")
+    # A file that failed or duplicates an indexed article is not kept in the uploads folder.
+    unused = {Path(p.source).name for p in (*report.failed, *report.duplicates)}
+    _remove([p for p in written if p.name in unused])
+    return fmt.format_ingest_report(report, rejected)
+
+
+def _remove(paths: Sequence[Path]) -> None:
+    for p in paths:
+        p.unlink(missing_ok=True)
+
+
+def build_app(settings: Settings, *, upload_dir: Path | None = None) -> gr.Blocks:
+    """The Gradio app over the index in `settings`.
+
+    Args:
+        settings: index, backends and defaults (k, answering mode) for every session.
+        upload_dir: where uploaded files are kept; default `settings.store_dir / "uploads"`.
+    """
+    uploads = upload_dir or settings.store_dir / "uploads"
+    modes = answer_modes(settings)
+
+    with gr.Blocks(title="qa: ask your articles") as demo:
+        turns = gr.State([])
+        gr.Markdown("## qa: questions answered from your articles, every answer with its sources")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        label="Chat",
+                        elem_id="qa-chat",
+                        height=560,
+                        examples=[{"text": q} for q in EXAMPLES],
+                        latex_delimiters=[],
+                        feedback_options=None,
+                        buttons=["copy_all"],
+                        group_consecutive_messages=False,
+                    )
+                    with gr.Row():
+                        question = gr.Textbox(
+                            placeholder="Ask about the articles, e.g. " + EXAMPLES[0],
+                            show_label=False,
+                            scale=5,
+                            elem_id="qa-question",
+                        )
+                        ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+                    new_chat = gr.Button("New conversation", size="sm", elem_id="qa-new")
+                with gr.Column(scale=2, elem_id="qa-sources-column"):
+                    gr.Markdown("### Sources")
+                    sources = gr.HTML(
+                        sources_panel([]), elem_id="qa-sources", js_on_load=None, max_height=640
+                    )
+            with gr.Tab("Library", id="library"):
+                library_note = gr.HTML(elem_id="qa-library-note")
+                articles = gr.Dataframe(
+                    headers=ARTICLE_HEADERS,
+                    datatype="str",
+                    interactive=False,
+                    wrap=True,
+                    elem_id="qa-articles",
+                )
+                files = gr.File(
+                    label=f"Add articles ({', '.join(UPLOAD_SUFFIXES)}; up to "
+                    f"{MAX_UPLOAD_BYTES // 1_000_000} MB each)",
+                    file_count="multiple",
+                    type="filepath",
+                    elem_id="qa-upload",
+                )
+                report = gr.HTML(elem_id="qa-report")
+                refresh = gr.Button("Refresh", size="sm")
+            with gr.Tab("Settings", id="settings"):
+                k = gr.Slider(
+                    1, MAX_K, value=settings.k, step=1, label="Passages to retrieve", elem_id="qa-k"
+                )
+                mode = gr.Dropdown(
+                    modes, value=settings.answerer, label="Answering mode", elem_id="qa-mode"
+                )
+                publishers = gr.Dropdown(
+                    [],
+                    value=[],
+                    multiselect=True,
+                    label="Publishers",
+                    info="None selected: all publishers.",
+                    elem_id="qa-publishers",
+                )
+                with gr.Row():
+                    date_from = gr.Textbox(
+                        label="Date from", placeholder="YYYY-MM-DD", elem_id="qa-date-from"
+                    )
+                    date_to = gr.Textbox(
+                        label="Date to", placeholder="YYYY-MM-DD", elem_id="qa-date-to"
+                    )
+                date_note = gr.HTML(elem_id="qa-date-note")
+
+        def on_ask(
+            q: str,
+            ts: list[Turn],
+            k_: float,
+            mode_: str,
+            pubs: list[str] | None,
+            d_from: str,
+            d_to: str,
+        ) -> Iterator[Any]:
+            yield from ask(q, ts, settings, modes, k_, mode_, pubs, d_from, d_to)
+
+        def on_library() -> tuple[list[list[Any]], Any, str]:
+            rows, pubs, note = library(settings)
+            return rows, gr.Dropdown(choices=pubs), note
+
+        def on_upload(
+            paths: list[str] | None,
+            progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects it
+        ) -> Any:
+            result = upload(paths, settings, uploads, progress)
+            rows, pubs, note = library(settings)
+            return result, rows, gr.Dropdown(choices=pubs), note, None
+
+        def on_dates(d_from: str, d_to: str) -> str:
+            try:
+                fmt.parse_date_range(d_from, d_to)
+            except ValueError as e:
+                return fmt.format_message(str(e), "error")
+            return ""
+
+        def on_example(evt: gr.SelectData) -> str:
+            return str(evt.value.get("text", "")) if isinstance(evt.value, dict) else ""
+
+        def on_clear() -> tuple[list[Turn], list[Any], str, str]:
+            return [], [], sources_panel([]), ""
+
+        ask_inputs = [question, turns, k, mode, publishers, date_from, date_to]
+        ask_outputs = [question, chatbot, sources, turns]
+        question.submit(on_ask, ask_inputs, ask_outputs, api_name="ask")
+        ask_button.click(on_ask, ask_inputs, ask_outputs, api_visibility="private")
+        chatbot.example_select(on_example, None, question, api_visibility="private").then(
+            on_ask, ask_inputs, ask_outputs, api_visibility="private"
+        )
+        for event in (new_chat.click, chatbot.clear):
+            event(on_clear, None, [turns, chatbot, sources, question], api_visibility="private")
+        library_outputs = [articles, publishers, library_note]
+        demo.load(on_library, None, library_outputs, api_visibility="private")
+        refresh.click(on_library, None, library_outputs, api_visibility="private")
+        files.upload(
+            on_upload,
+            files,
+            [report, *library_outputs, files],
+            api_name="upload",
+            concurrency_limit=1,
+            concurrency_id="ingest",
+        )
+        for box in (date_from, date_to):
+            box.blur(on_dates, [date_from, date_to], date_note, api_visibility="private")
+            box.submit(on_dates, [date_from, date_to], date_note, api_visibility="private")
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=CONCURRENCY * 25)
+    return demo
+
+
+def theme() -> gr.themes.Base:
+    """Gradio's default look with local fonts: the default theme fetches Google Fonts."""
+    return gr.themes.Default(
+        font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+    )
+
+
+def launch(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    auth: tuple[str, str] | None = None,
+    *,
+    upload_dir: Path | None = None,
+    prevent_thread_lock: bool = False,
+) -> gr.Blocks:
+    """Serve the chat on `host:port` (loopback by default); blocks until stopped.
+
+    Args:
+        settings: the index and backends to serve.
+        host: interface to bind; anything but loopback should come with `auth`.
+        port: TCP port.
+        share: ask Gradio for a public link (off unless asked).
+        auth: (username, password) required to open the app, or None.
+        upload_dir: where uploads are kept; default `settings.store_dir / "uploads"`.
+        prevent_thread_lock: return once serving (for tests and embedding).
+    """
+    demo = build_app(settings, upload_dir=upload_dir)
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        auth=auth,
+        max_file_size=MAX_UPLOAD_BYTES,
+        ssr_mode=False,
+        mcp_server=False,
+        footer_links=[],
+        prevent_thread_lock=prevent_thread_lock,
+        theme=theme(),
+        css=fmt.CSS,
+        head=fmt.HEAD,
+    )
+    return demo

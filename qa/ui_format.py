@@ -1,0 +1,328 @@
+"""HTML for the chat UI: answers with linked [n] markers, source cards, tables and messages.
+
+Pure functions over `qa.types` records, kept apart from `qa.ui` so they are tested without
+Gradio. Every piece of article or user text goes through `escape()` before it is placed in
+HTML: an article containing `<script>` or `<img onerror=...>` is shown as text, never run.
+The answer HTML has no blank lines, so the chatbot's Markdown renderer passes it through as
+one HTML block instead of interpreting `*`, `_` or `$$` in article text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import unicodedata
+from collections.abc import Sequence
+from pathlib import PurePosixPath, PureWindowsPath
+
+from qa.types import Answer, Citation, IngestReport, Problem
+
+MARKER = re.compile(r"\[(\d{1,3})\]")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_UNSAFE_NAME_CHARS = re.compile(r"[^\w.\-]+")
+MAX_NAME_CHARS = 120
+
+
+def escape(text: str) -> str:
+    """`text` as HTML text: `<`, `>`, `&` and quotes become entities; newlines become `<br>`."""
+    return html.escape(text, quote=True).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def source_id(turn: int, n: int) -> str:
+    """The element id of citation `n`'s card for the `turn`-th answer (`src-2-1`)."""
+    return f"src-{turn}-{n}"
+
+
+def link_markers(escaped_text: str, turn: int, numbers: Sequence[int]) -> str:
+    """Turn the `[n]` markers of already escaped text into links to their source cards.
+
+    Only numbers in `numbers` (the answer's citations) become links; any other bracketed
+    number, e.g. one quoted from an article, stays plain text.
+    """
+    known = set(numbers)
+
+    def link(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if n not in known:
+            return m.group(0)
+        target = source_id(turn, n)
+        return f'<a class="qa-cite" href="#{target}" title="Show source {n}">[{n}]</a>'
+
+    return MARKER.sub(link, escaped_text)
+
+
+def format_partial(text: str) -> str:
+    """The answer while it streams in: escaped text and a cursor."""
+    return (
+        f'<div class="qa-answer qa-streaming">{escape(text)}<span class="qa-cursor">▍</span></div>'
+    )
+
+
+def format_answer(answer: Answer, turn: int) -> str:
+    """The chat message for a finished answer.
+
+    The text with linked [n] markers (or the plain "the corpus does not say" sentence), any
+    notice, the sentences the grounding check removed (collapsed), and the query searched.
+    """
+    body = link_markers(escape(answer.text), turn, [c.n for c in answer.citations])
+    kind = "qa-answer" if answer.answered else "qa-answer qa-abstain"
+    parts = [f'<div class="{kind}">', f'<div class="qa-text">{body}</div>']
+    if answer.notice:
+        parts.append(f'<div class="qa-notice">{escape(answer.notice)}</div>')
+    if answer.removed:
+        count = len(answer.removed)
+        noun = "sentence" if count == 1 else "sentences"
+        items = "".join(
+            f"<li>{escape(r.sentence)} <span class='qa-reason'>({escape(r.reason)})</span></li>"
+            for r in answer.removed
+        )
+        parts.append(
+            f'<details class="qa-removed"><summary>{count} unsupported {noun} removed</summary>'
+            f"<ul>{items}</ul></details>"
+        )
+    if answer.query:
+        parts.append(f'<div class="qa-query">Searched for: {escape(answer.query)}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def format_error(message: str) -> str:
+    """A chat message for a question that could not be answered because something failed."""
+    return f'<div class="qa-answer qa-error">{escape(message)}</div>'
+
+
+def format_question(question: str) -> str:
+    """The user's message, escaped like everything else."""
+    return f'<div class="qa-question">{escape(question)}</div>'
+
+
+def highlight(citation: Citation) -> str:
+    """The cited passage, escaped, with the quoted span wrapped in `<mark>`.
+
+    Uses the citation's offsets; if they do not point at the quote inside the passage it
+    searches for the quote, and failing that shows the quote alone, marked.
+    """
+    passage, quote = citation.passage, citation.quote
+    start = citation.start - citation.passage_start
+    end = start + len(quote)
+    if not (start >= 0 and end <= len(passage) and passage[start:end] == quote):
+        start = passage.find(quote) if quote else -1
+        if start < 0:
+            return f"<mark>{escape(quote)}</mark>"
+        end = start + len(quote)
+    before, marked, after = passage[:start], passage[start:end], passage[end:]
+    return f"{escape(before)}<mark>{escape(marked)}</mark>{escape(after)}"
+
+
+def display_file(source: str) -> str:
+    """How a source file is named to users: relative paths as they are, absolute ones by name.
+
+    Absolute paths (uploads live under the data folder) would tell every user where the
+    server keeps its files.
+    """
+    for kind in (PurePosixPath, PureWindowsPath):
+        path = kind(source)
+        if path.is_absolute():
+            return path.name
+    return source
+
+
+def format_source_card(citation: Citation, turn: int) -> str:
+    """One source: [n], title, publisher · date · file (p. N), and the highlighted passage."""
+    meta = [escape(x) for x in (citation.publisher, citation.date) if x]
+    file = escape(display_file(citation.source))
+    if citation.page is not None:
+        file += f", p.&nbsp;{citation.page}"
+    meta.append(f'<span class="qa-file">{file}</span>')
+    return (
+        f'<div class="qa-source" id="{source_id(turn, citation.n)}">'
+        f'<div class="qa-source-head"><span class="qa-n">[{citation.n}]</span> '
+        f'<span class="qa-title">{escape(citation.title)}</span></div>'
+        f'<div class="qa-meta">{" · ".join(meta)}</div>'
+        f'<blockquote class="qa-passage">{highlight(citation)}</blockquote>'
+        "</div>"
+    )
+
+
+def format_sources(answer: Answer, turn: int) -> str:
+    """The source cards of one answer (or a line saying there are none)."""
+    if not answer.citations:
+        return '<div class="qa-no-sources">No sources: the corpus does not answer this.</div>'
+    return "".join(format_source_card(c, turn) for c in answer.citations)
+
+
+def format_sources_panel(turns: Sequence[tuple[str, str]]) -> str:
+    """The sources panel: the latest answer's sources open, earlier ones collapsed.
+
+    Args:
+        turns: (question, sources HTML from `format_sources`) per answered turn, oldest first.
+    """
+    if not turns:
+        return (
+            '<div class="qa-sources-empty">Ask a question: the passages each answer rests on '
+            "appear here, the quoted words highlighted.</div>"
+        )
+    *earlier, (question, latest) = turns
+    parts = [
+        '<div class="qa-sources">',
+        f'<div class="qa-sources-for">Sources for: {escape(question)}</div>',
+        latest,
+    ]
+    for q, sources in reversed(earlier):
+        parts.append(
+            f'<details class="qa-earlier"><summary>Earlier: {escape(q)}</summary>'
+            f"{sources}</details>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def parse_date(value: str | None, label: str) -> str | None:
+    """A date filter's text box: '' -> None, '2020-04-01' -> itself, else a clear ValueError."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        if not _DATE.fullmatch(text):
+            raise ValueError(text)
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{label} {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2020-04-01, "
+            "or leave it empty"
+        ) from None
+    return text
+
+
+def parse_date_range(date_from: str | None, date_to: str | None) -> tuple[str | None, str | None]:
+    """Both date filters, validated, and in order."""
+    start, end = parse_date(date_from, "Date from"), parse_date(date_to, "Date to")
+    if start and end and start > end:
+        raise ValueError(f"Date from ({start}) is after date to ({end}): swap them or clear one")
+    return start, end
+
+
+def safe_filename(name: str, default: str = "upload") -> str:
+    """An uploaded file's name reduced to a safe base name for the uploads folder.
+
+    Drops any folder part (`../`, `/`, `\\`), replaces characters other than letters,
+    digits, `.`, `-` and `_` with `_`, strips leading dots (no hidden or `..` names) and
+    keeps the extension when shortening.
+
+    Example:
+        >>> safe_filename("../../etc/pass wd.txt")
+        'pass_wd.txt'
+    """
+    base = re.split(r"[/\\]", unicodedata.normalize("NFC", name))[-1]
+    base = _UNSAFE_NAME_CHARS.sub("_", base).strip("._ ")
+    if not base:
+        return default
+    if len(base) > MAX_NAME_CHARS:
+        stem, dot, suffix = base.rpartition(".")
+        if dot and 0 < len(suffix) <= 10:
+            base = stem[: MAX_NAME_CHARS - len(suffix) - 1] + "." + suffix
+        else:
+            base = base[:MAX_NAME_CHARS]
+    return base
+
+
+def format_problems(problems: Sequence[Problem]) -> str:
+    """Each problem as an escaped 'file: reason' list item, files named by `display_file`."""
+    return "".join(
+        f"<li><code>{escape(display_file(p.source))}</code>: {escape(p.reason)}</li>"
+        for p in problems
+    )
+
+
+def format_ingest_report(report: IngestReport, rejected: Sequence[Problem] = ()) -> str:
+    """The upload result: the ingest summary and every failed file with its reason.
+
+    Args:
+        report: what the ingest did.
+        rejected: files refused before ingest (type or size), shown with the failures.
+    """
+    failed = [*rejected, *report.failed]
+    kind = "qa-report qa-partial" if failed else "qa-report"
+    summary = report.summary()
+    if rejected:
+        summary += f"; {len(rejected)} refused before ingest (type or size)"
+    parts = [f'<div class="{kind}"><div class="qa-summary">{escape(summary)}</div>']
+    if failed:
+        parts.append(
+            f'<div class="qa-failed">Not ingested:<ul>{format_problems(failed)}</ul></div>'
+        )
+    if report.duplicates:
+        parts.append(
+            '<div class="qa-duplicates">Already indexed under another name:'
+            f"<ul>{format_problems(report.duplicates)}</ul></div>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def format_rejected(rejected: Sequence[Problem]) -> str:
+    """The upload result when no file got as far as the ingest."""
+    return (
+        '<div class="qa-report qa-partial"><div class="qa-summary">Nothing ingested.</div>'
+        f'<div class="qa-failed">Not ingested:<ul>{format_problems(rejected)}</ul></div></div>'
+    )
+
+
+def format_message(text: str, kind: str = "info") -> str:
+    """A one-line status message (`kind`: info or error), escaped."""
+    return f'<div class="qa-message qa-{kind}">{escape(text)}</div>'
+
+
+CSS = """
+#qa-sources { overflow-y: auto; }
+.qa-sources-empty, .qa-no-sources { color: var(--body-text-color-subdued); font-size: 0.95em; }
+.qa-sources-for { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 6px; }
+.qa-source {
+  border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
+  margin: 0 0 10px; background: var(--background-fill-secondary); scroll-margin: 16px;
+}
+.qa-source.qa-flash { animation: qa-flash 1.8s ease-out; }
+@keyframes qa-flash {
+  from { box-shadow: 0 0 0 3px var(--color-accent); } to { box-shadow: 0 0 0 0 transparent; }
+}
+.qa-n { font-weight: 700; color: var(--color-accent); }
+.qa-title { font-weight: 600; }
+.qa-meta { font-size: 0.82em; color: var(--body-text-color-subdued); margin: 2px 0 6px; }
+.qa-passage {
+  margin: 0; padding: 2px 0 2px 10px; border-left: 3px solid var(--border-color-accent);
+  font-size: 0.9em; line-height: 1.45; overflow-wrap: anywhere;
+}
+.qa-passage mark { background: #fde68a; color: #1f2937; padding: 0 1px; border-radius: 2px; }
+.qa-earlier > summary { cursor: pointer; font-size: 0.85em; margin: 8px 0; }
+a.qa-cite { text-decoration: none; font-weight: 600; cursor: pointer; }
+.qa-query { font-size: 0.78em; color: var(--body-text-color-subdued); margin-top: 8px; }
+.qa-notice { font-size: 0.85em; margin-top: 6px; padding: 4px 8px; border-radius: 6px;
+  background: var(--background-fill-secondary); }
+.qa-removed { font-size: 0.85em; margin-top: 6px; }
+.qa-removed summary { cursor: pointer; }
+.qa-reason { color: var(--body-text-color-subdued); }
+.qa-error, .qa-message.qa-error, .qa-failed { color: var(--error-text-color, #b91c1c); }
+.qa-cursor { opacity: 0.6; }
+.qa-report ul { margin: 4px 0 0 18px; }
+"""
+"""Styles for the HTML above (passed to `launch(css=...)`)."""
+
+HEAD = """<script>
+// Clicking an [n] marker in an answer brings its source card into view. The chatbot renders
+// links to open in a new tab, so the click is taken over here (capture phase, before it).
+document.addEventListener("click", (event) => {
+  const link = event.target instanceof Element && event.target.closest('a[href^="#src-"]');
+  if (!link) return;
+  const card = document.getElementById(link.getAttribute("href").slice(1));
+  if (!card) return;
+  event.preventDefault();
+  event.stopPropagation();
+  for (let d = card.closest("details"); d; d = d.parentElement.closest("details")) d.open = true;
+  card.scrollIntoView({ behavior: "smooth", block: "nearest" });
+  card.classList.remove("qa-flash");
+  void card.offsetWidth;
+  card.classList.add("qa-flash");
+}, true);
+</script>"""
+"""The script behind the [n] links (passed to `launch(head=...)`)."""

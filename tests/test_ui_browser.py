@@ -1,0 +1,346 @@
+"""The chat UI in a real Chromium, against a real `qa serve` on a free loopback port.
+
+The server ingests corpus/ into a temporary store and runs in a subprocess, exactly as a user
+starts it; Playwright drives Debian's /usr/bin/chromium (no `playwright install`). Each test
+opens its own browser context, i.e. its own Gradio session. Screenshots go to
+tests/artifacts/ (the UN-resolutions one also to docs/screenshot.png, for the README).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import (  # noqa: E402
+    Browser,
+    FilePayload,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_S = 240
+ANSWER_MS = 90_000
+UN_QUESTION = "Which UN resolutions demand withdrawal?"
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    store: Path
+    uploads: Path
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`qa serve --ingest corpus` on a free 127.0.0.1 port, with a store of its own."""
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium: apt-get install chromium")
+    store = tmp_path_factory.mktemp("ui-store")
+    port = free_port()
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    for name in ("QA_USERNAME", "QA_PASSWORD", "QA_HOST", "QA_PORT", "QA_STORE_DIR"):
+        env.pop(name, None)
+    log = store / "serve.log"
+    command = [sys.executable, "-m", "qa.cli", "serve", "--ingest", "corpus"]
+    command += ["--store", str(store), "--port", str(port)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"qa serve exited with {proc.returncode}:\n{log.read_text()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"qa serve did not answer on {url} in {STARTUP_S}s:\n{log.read_text()}")
+            time.sleep(0.5)
+        yield Server(url, store, store / "uploads", log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: Server) -> Iterator[Page]:
+    """A fresh browser context (a new Gradio session) with the app loaded."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    open_app(page, server.url)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def open_app(page: Page, url: str) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.locator("#qa-question textarea").wait_for(timeout=60_000)
+
+
+def answers(page: Page) -> Locator:
+    """Finished answers in the chat (a streaming one carries `qa-streaming`)."""
+    return page.locator("#qa-chat [data-testid=bot] .qa-answer:not(.qa-streaming)")
+
+
+def ask(page: Page, question: str) -> Locator:
+    """Type `question`, press Enter, wait for its finished answer and return that element."""
+    done = answers(page)
+    before = done.count()
+    box = page.locator("#qa-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    expect(done).to_have_count(before + 1, timeout=ANSWER_MS)
+    return done.nth(before)
+
+
+def upload(page: Page, files: list[FilePayload]) -> Locator:
+    """Upload files in the Library tab and wait for the ingest report."""
+    page.get_by_role("tab", name="Library").click()
+    report = page.locator("#qa-report .qa-report, #qa-report .qa-message")
+    page.locator("#qa-upload input[type=file]").set_input_files(files)
+    expect(report).to_have_count(1, timeout=ANSWER_MS)
+    return report
+
+
+def shot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def text_file(name: str, text: str) -> FilePayload:
+    return {"name": name, "mimeType": "text/plain", "buffer": text.encode("utf-8")}
+
+
+def test_un_question_cites_the_resolutions_with_the_quote_highlighted(page: Page) -> None:
+    answer = ask(page, UN_QUESTION)
+    expect(answer).to_contain_text("822, 853, 874 and 884")
+    marker = answer.locator("a.qa-cite", has_text="[1]")
+    expect(marker).to_have_attribute("href", "#src-1-1")
+    expect(answer.locator(".qa-query")).to_have_text(f"Searched for: {UN_QUESTION}")
+
+    card = page.locator("#qa-sources #src-1-1")
+    expect(card).to_be_visible()
+    expect(card.locator(".qa-meta")).to_contain_text("000_597cfd3371608b94.txt")
+    expect(card.locator(".qa-meta")).to_contain_text("2020-04-01")
+    expect(card.locator("mark")).to_contain_text("resolutions (822, 853, 874 and 884)")
+    path = shot(page, "un_resolutions")
+    (ROOT / "docs").mkdir(exist_ok=True)
+    (ROOT / "docs" / "screenshot.png").write_bytes(path.read_bytes())
+
+
+def test_follow_up_shows_the_query_searched_and_markers_bring_sources_into_view(
+    page: Page,
+) -> None:
+    first = ask(page, "Which group mediates the conflict?")
+    expect(first).to_contain_text("Minsk Group")
+    second = ask(page, "and who co-chairs it?")
+    expect(second).to_contain_text("United States, Russia and France")
+    query = second.locator(".qa-query")
+    expect(query).to_contain_text("Which group mediates the conflict?")
+    expect(query).to_contain_text("co-chairs it?")
+    shot(page, "follow_up")
+
+    # The first answer's sources are now collapsed under "Earlier"; its [1] opens them.
+    earlier = page.locator("#qa-sources #src-1-1")
+    expect(earlier).not_to_be_visible()
+    first.locator("a.qa-cite").first.click()
+    expect(earlier).to_be_visible()
+    expect(earlier).to_be_in_viewport()
+    assert len(page.context.pages) == 1, "a marker must not open a new tab"
+    shot(page, "marker_clicked")
+
+
+def test_unanswerable_question_says_so_plainly(page: Page) -> None:
+    from qa.extract import NOT_IN_CORPUS
+
+    answer = ask(page, "What was the voter turnout in those elections?")
+    expect(answer).to_have_class("qa-answer qa-abstain")
+    expect(answer.locator(".qa-text")).to_have_text(NOT_IN_CORPUS)
+    expect(page.locator("#qa-sources .qa-no-sources")).to_be_visible()
+    shot(page, "not_in_corpus")
+
+
+def test_example_question_and_separate_sessions(
+    browser: Browser, page: Page, server: Server
+) -> None:
+    page.locator("#qa-chat").get_by_text(UN_QUESTION).click()
+    expect(answers(page)).to_have_count(1, timeout=ANSWER_MS)
+    expect(answers(page)).to_contain_text("822, 853, 874 and 884")
+    other = browser.new_context().new_page()
+    try:
+        open_app(other, server.url)
+        expect(other.locator("#qa-chat [data-testid=bot]")).to_have_count(0)
+        expect(other.locator("#qa-sources .qa-sources-empty")).to_be_visible()
+    finally:
+        other.context.close()
+    expect(page.locator("#qa-sources .qa-source")).to_have_count(1)
+    page.locator("#qa-new").click()
+    expect(page.locator("#qa-chat [data-testid=bot]")).to_have_count(0)
+    expect(page.locator("#qa-sources .qa-sources-empty")).to_be_visible()
+
+
+def test_uploaded_article_is_listed_and_answers_questions(page: Page, server: Server) -> None:
+    article = (
+        "date 2024-05-06 By Harbour Gazette\n\nBy Jane Doe\n\n"
+        "The lighthouse keeper Marta Quintela repainted the Farol da Guia tower in cobalt "
+        "blue during the spring of 2023.\n\n"
+        "The town council paid 14,000 euros for the work, which took eleven weeks.\n"
+    )
+    report = upload(page, [text_file("lighthouse.txt", article)])
+    expect(report.locator(".qa-summary")).to_contain_text("1 added")
+    expect(report.locator(".qa-failed")).to_have_count(0)
+    table = page.locator("#qa-articles")
+    expect(table).to_contain_text("Harbour Gazette")
+    expect(table).to_contain_text("2024-05-06")
+    assert (server.uploads / "lighthouse.txt").read_text() == article
+    shot(page, "library_upload")
+
+    page.get_by_role("tab", name="Chat").click()
+    answer = ask(page, "What colour did Marta Quintela paint the lighthouse tower?")
+    expect(answer).to_contain_text("cobalt blue")
+    expect(page.locator("#qa-sources .qa-source .qa-file").first).to_have_text("lighthouse.txt")
+
+
+def test_bad_and_unsupported_files_are_reported_and_change_nothing_else(
+    page: Page, server: Server
+) -> None:
+    good = "date 2024-02-03 By Valley Post\n\nThe Orrin Valley ferry resumed service on Monday.\n"
+    files: list[FilePayload] = [
+        {"name": "broken.txt", "mimeType": "text/plain", "buffer": bytes(range(256)) * 8},
+        {"name": "tool.exe", "mimeType": "application/octet-stream", "buffer": b"MZ\x90\x00"},
+        text_file("ferry.txt", good),
+    ]
+    report = upload(page, files)
+    failed = report.locator(".qa-failed li")
+    expect(failed).to_have_count(2)
+    expect(failed.filter(has_text="tool.exe")).to_contain_text("tool.exe: unsupported type '.exe'")
+    expect(failed.filter(has_text="broken.txt")).to_contain_text("broken.txt: ")
+    summary = report.locator(".qa-summary")
+    expect(summary).to_contain_text("1 added")
+    expect(summary).to_contain_text("1 failed")
+    expect(summary).to_contain_text("1 refused before ingest (type or size)")
+    expect(page.locator("#qa-articles")).to_contain_text("Valley Post")
+    assert sorted(
+        p.name
+        for p in server.uploads.iterdir()
+        if p.name in {"broken.txt", "tool.exe", "ferry.txt"}
+    ) == ["ferry.txt"]
+    shot(page, "bad_upload")
+
+
+def test_article_markup_is_shown_as_text_and_never_runs(page: Page) -> None:
+    article = (
+        "date 2024-07-08 By Quay Chronicle\n\n"
+        'Pranksters hung a banner reading <img src=x onerror="window.__pwned=2"> at the quay.\n\n'
+        "The Zephyr Rowing Club poster said <script>window.__pwned=1</script> in red letters "
+        "beside the boathouse.\n"
+    )
+    report = upload(page, [text_file("markup.txt", article)])
+    expect(report.locator(".qa-summary")).to_contain_text("1 added")
+    expect(page.locator("#qa-articles")).to_contain_text("Quay Chronicle")
+
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "What did the Zephyr Rowing Club poster say beside the boathouse?")
+    sources = page.locator("#qa-sources")
+    expect(sources).to_contain_text("<script>window.__pwned=1</script>")
+    expect(sources).to_contain_text('<img src=x onerror="window.__pwned=2">')
+    assert page.locator("#qa-sources script, #qa-sources img, #qa-chat .qa-answer img").count() == 0
+    shot(page, "markup_as_text")
+    page.get_by_role("tab", name="Library").click()
+    expect(page.locator("#qa-articles")).to_contain_text("Pranksters")
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+
+
+def test_upload_name_with_dot_dot_lands_inside_the_upload_folder(
+    page: Page, server: Server
+) -> None:
+    text = "date 2024-09-10 By Ridge Herald\n\nThe Ridge tramway reopened after repairs.\n"
+    report = upload(page, [text_file("../evil.txt", text)])
+    expect(report.locator(".qa-summary")).to_contain_text("1 added")
+    assert (server.uploads / "evil.txt").read_text() == text
+    assert not (server.store / "evil.txt").exists()
+    assert not (server.store.parent / "evil.txt").exists()
+    assert [p for p in server.store.rglob("evil.txt")] == [server.uploads / "evil.txt"]
+
+
+def test_date_filters_are_validated_and_applied(page: Page) -> None:
+    page.get_by_role("tab", name="Settings").click()
+    date_from = page.locator("#qa-date-from input, #qa-date-from textarea")
+    date_from.fill("2020-13-01")
+    date_from.press("Tab")
+    expect(page.locator("#qa-date-note")).to_contain_text(
+        "Date from '2020-13-01' is not a date: write it as YYYY-MM-DD"
+    )
+    page.get_by_role("tab", name="Chat").click()
+    refused = ask(page, UN_QUESTION)
+    expect(refused).to_have_class("qa-answer qa-error")
+    expect(refused).to_contain_text("Date from '2020-13-01' is not a date")
+
+    page.get_by_role("tab", name="Settings").click()
+    date_from.fill("")
+    page.locator("#qa-date-to input, #qa-date-to textarea").fill("2019-12-31")
+    page.get_by_role("tab", name="Chat").click()
+    filtered = ask(page, UN_QUESTION)
+    expect(filtered).to_have_class("qa-answer qa-abstain")
+    shot(page, "date_filter")
