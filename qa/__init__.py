@@ -3,33 +3,58 @@
 Example:
     >>> from qa import answer
     >>> a = answer("Which UN resolutions demand withdrawal?")
-    >>> a.citations[0].quote
-    'The Minsk Group’s efforts have resulted in no progress ...'
+    >>> a.citations[0].source
+    'corpus/000_597cfd3371608b94.txt'
+
+The names below are imported on first use: `qa --help` must not wait for LangChain or torch.
 """
 
-from qa.answer import QuestionError, answer, build_chain, stream
-from qa.config import Settings
-from qa.ingest import IngestBusy, ingest
-from qa.retrieve import HybridRetriever
-from qa.store import StoreError
-from qa.types import Answer, Article, Chunk, Citation, Filters, IngestReport, Passage, Removed
+from __future__ import annotations
 
-__all__ = [
-    "Answer",
-    "Article",
-    "Chunk",
-    "Citation",
-    "Filters",
-    "HybridRetriever",
-    "IngestBusy",
-    "IngestReport",
-    "Passage",
-    "QuestionError",
-    "Removed",
-    "Settings",
-    "StoreError",
-    "answer",
-    "build_chain",
-    "ingest",
-    "stream",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qa.chain import QuestionError, answer, build_chain, stream
+    from qa.config import Settings
+    from qa.ingest import IngestBusy, ingest
+    from qa.retrieve import HybridRetriever
+    from qa.store import StoreError
+    from qa.types import (
+        Answer,
+        Article,
+        Chunk,
+        Citation,
+        Filters,
+        IngestReport,
+        Passage,
+        Removed,
+    )
+
+_WHERE = {
+    "Answer": "qa.types",
+    "Article": "qa.types",
+    "Chunk": "qa.types",
+    "Citation": "qa.types",
+    "Filters": "qa.types",
+    "HybridRetriever": "qa.retrieve",
+    "IngestBusy": "qa.ingest",
+    "IngestReport": "qa.types",
+    "Passage": "qa.types",
+    "QuestionError": "qa.chain",
+    "Removed": "qa.types",
+    "Settings": "qa.config",
+    "StoreError": "qa.store",
+    "answer": "qa.chain",
+    "build_chain": "qa.chain",
+    "ingest": "qa.ingest",
+    "stream": "qa.chain",
+}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'qa' has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT, SEED
 
 from qa import Filters, Settings, answer, build_chain
-from qa.answer import QuestionError
+from qa.chain import QuestionError
 from qa.chunking import article_key, signature
 from qa.ingest import ingest
 from qa.loaders import load_file
