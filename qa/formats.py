@@ -22,6 +22,7 @@ from qa.types import Article, Problem
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, PageElement, Tag
+    from pypdf import PdfReader
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ _ABBREVIATIONS = frozenset((
     "inc", "ltd", "co", "corp", "vs", "etc",
 ))
 # fmt: on
+_NON_BLANK = re.compile(r"\S")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
 
 
@@ -51,7 +53,7 @@ def title_from_text(text: str) -> str:
         >>> title_from_text("Markets fell sharply on Monday. Analysts blamed rates.")
         'Markets fell sharply on Monday'
     """
-    start = re.search(r"\S", text)
+    start = _NON_BLANK.search(text)
     if start is None:
         return ""
     head = _PARAGRAPH_BREAK.split(text[start.start() : start.start() + 1000], maxsplit=1)[0]
@@ -119,7 +121,7 @@ def _field(record: Mapping[Any, Any], *keys: str) -> str | None:
 
 def _body_start(text: str, pos: int) -> int:
     """The offset of the first non-blank character at or after `pos` (len(text) if none)."""
-    found = re.compile(r"\S").search(text, pos)
+    found = _NON_BLANK.search(text, pos)
     return found.start() if found else len(text)
 
 
@@ -138,15 +140,12 @@ def parse_txt(text: str, source: str) -> Article:
     The header is a first line ` date 2020-04-01 By Publisher`, optionally followed by a line
     `By Author Name`; without a parseable date on the first line the whole file is the body.
     """
-    published = publisher = author = None
+    publisher = author = None
     pos = 0
     header = _TXT_HEADER.match(text)
-    if header and normalize_date(header["date"]):
-        published, publisher, pos = (
-            normalize_date(header["date"]),
-            header["publisher"],
-            header.end(),
-        )
+    published = normalize_date(header["date"]) if header else None
+    if header and published:
+        publisher, pos = header["publisher"], header.end()
         byline = _BYLINE.match(text, pos)
         name = byline["author"] if byline else ""
         if byline and len(name.split()) <= 6 and not name.endswith((".", ",", ";", ":", "!", "?")):
@@ -293,13 +292,15 @@ def parse_html(text: str, source: str) -> Article:
     except ParserRejectedMarkup as e:
         raise FormatError(f"unreadable HTML ({e})") from e
     meta = _meta_tags(soup)
-    roots = [soup.find("article"), soup.find("main"), soup.body, soup]
-    body = next((t for t in map(_html_text, _tags(roots, Tag)) if t), "")
+    candidates = [soup.find("article"), soup.find("main"), soup.body, soup]
+    texts = (_html_text(node) for node in candidates if isinstance(node, Tag))
+    body = next((t for t in texts if t), "")
     if not body:
         raise FormatError("no readable text (only scripts/markup)")
     times = [t.get("datetime") for t in soup.find_all("time")]
     dates = (normalize_date(v) for v in [*(meta.get(k) for k in _DATE_META), *times])
     canonical = soup.find("link", rel="canonical")
+    links = {"canonical": canonical.get("href") if isinstance(canonical, Tag) else None}
     author = _field(meta, "author", "article:author", "dc.creator", "byl", "parsely-author")
     return Article(
         source=source,
@@ -310,12 +311,8 @@ def parse_html(text: str, source: str) -> Article:
         date=next((d for d in dates if d), None),
         publisher=_field(meta, "og:site_name", "publisher", "dc.publisher", "application-name"),
         author=None if author is None or author.startswith("http") else author.removeprefix("By "),
-        url=_field({"c": canonical.get("href") if canonical else None, **meta}, "c", "og:url"),
+        url=_field(links, "canonical") or _field(meta, "og:url"),
     )
-
-
-def _tags(nodes: Iterable[object], tag_type: type[Tag]) -> Iterator[Tag]:
-    return (node for node in nodes if isinstance(node, tag_type))
 
 
 # --- PDF --------------------------------------------------------------------------------------
@@ -367,10 +364,10 @@ def parse_pdf(data: bytes, source: str) -> tuple[Article, list[Problem]]:
     ), problems
 
 
-def _pdf_metadata(reader: object, source: str) -> tuple[str | None, str | None, str | None]:
+def _pdf_metadata(reader: PdfReader, source: str) -> tuple[str | None, str | None, str | None]:
     """Title, author and raw creation date from a PDF's info dictionary, when present."""
     try:
-        info = reader.metadata  # type: ignore[attr-defined]
+        info = reader.metadata
         if info is None:
             return None, None, None
         created = info.get("/CreationDate")

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISDIR
 from typing import Any
 
 from qa import chunking
@@ -87,7 +88,7 @@ def _ingest_locked(
     found = {f.resolve() for f in files}
     for folder in (p for p in paths if p.is_dir()):
         for source, file in index.sources_in(folder.resolve()):
-            if file not in found:
+            if file not in found and _gone(file):
                 report.chunks_removed += index.remove_article(source)
                 report.removed.append(source)
 
@@ -141,6 +142,20 @@ def _ingest_locked(
     return report
 
 
+def _gone(file: Path) -> bool:
+    """Whether an indexed file left its folder (or became a folder, whose files are walked).
+
+    A file that is still there but could not be read this time (permissions, a symlink loop,
+    a FIFO) is reported as failed and keeps its article: nothing is lost to a bad moment.
+    """
+    try:
+        return S_ISDIR(file.stat().st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+
+
 def _same_file(index: Index, source: str, stat: os.stat_result) -> bool:
     s = index.stored(source)
     return s is not None and s.size == stat.st_size and s.mtime_ns == stat.st_mtime_ns
@@ -170,6 +185,9 @@ def _plan(
         report.duplicates.append(
             Problem(article.source, f"same text as {twin}, which is indexed; skipped")
         )
+        if stored is not None:  # what it held before is no longer in the file
+            report.chunks_removed += index.remove_article(article.source)
+            report.removed.append(article.source)
         return None
     claimed[text_hash] = article.source
     chunks = chunking.chunk_article(

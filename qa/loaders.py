@@ -239,7 +239,7 @@ def _decode_legacy(data: bytes, source: str) -> str:
         raise FormatError(f"not UTF-8 and not {encoding} ({e.reason} at byte {e.start})") from e
 
 
-def decode_text(data: bytes, source: str) -> str:
+def _decode_text(data: bytes, source: str) -> str:
     """Text from bytes: UTF-8 (BOM dropped), UTF-16/32 with a BOM, else the detected encoding.
 
     Raises:
@@ -277,7 +277,7 @@ def _parse(suffix: str, data: bytes, source: str) -> tuple[list[Article], list[P
     if suffix == ".pdf":
         article, problems = parse_pdf(data, source)
         return [article], problems
-    text = decode_text(data, source)
+    text = _decode_text(data, source)
     if suffix == ".json":
         return parse_json(text, source)
     if suffix == ".jsonl":
