@@ -30,7 +30,7 @@ MAX_QUESTION_CHARS = 2000
 
 _FOLLOW_UP = re.compile(
     r"^\s*(and|but|also|so|then|what about|how about)\b"
-    r"|\b(it|its|they|them|their|theirs|he|him|his|she|her|this|that|these|those|there|"
+    r"|\b(it|its|they|them|their|theirs|he|him|his|she|her|this|that|these|those|there|then|"
     r"the same|the former|the latter)\b",
     re.IGNORECASE,
 )

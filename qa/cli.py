@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -252,6 +253,162 @@ def serve(
             err=True,
         )
     launch(settings, host=host, port=port, share=share, auth=auth)
+
+
+@main.command(name="eval")
+@click.option(
+    "--dataset",
+    type=click.Path(path_type=Path),
+    default=Path("eval/questions.jsonl"),
+    show_default=True,
+    help="JSONL cases: question, answers, evidence, answerable, ...",
+)
+@click.option(
+    "--corpus",
+    type=click.Path(path_type=Path),
+    default=Path("corpus"),
+    show_default=True,
+    help="Articles the dataset asks about (ingested first).",
+)
+@click.option(
+    "--squad",
+    "squad_zip",
+    type=click.Path(path_type=Path),
+    help="Evaluate on SQuAD v1.1 instead (its 48 articles in a temporary store).",
+)
+@click.option("--limit", default=1000, show_default=True, help="SQuAD questions (seed 0).")
+@click.option(
+    "--baseline",
+    type=click.Choice(["naive"]),
+    help="Also run the naive LangChain pipeline, side by side (SQuAD).",
+)
+@click.option(
+    "--compare",
+    "compare_paths",
+    nargs=2,
+    type=click.Path(path_type=Path),
+    help="Show the deltas between two JSON reports, A then B.",
+)
+@click.option(
+    "--fail-under",
+    multiple=True,
+    metavar="METRIC=VALUE",
+    help="Exit 1 when a mean falls short (repeatable), e.g. hit@5=0.9.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("eval/reports"),
+    show_default=True,
+    help="Folder for the JSON, Markdown and PNG reports.",
+)
+@click.option("-k", type=int, help="Passages to retrieve.")
+@click.option("--answerer", help="extractive, llamacpp:smollm2, openai:MODEL, ollama:MODEL.")
+@store_options
+def eval_command(
+    dataset: Path,
+    corpus: Path,
+    squad_zip: Path | None,
+    limit: int,
+    baseline: str | None,
+    compare_paths: tuple[Path, Path] | None,
+    fail_under: tuple[str, ...],
+    as_json: bool,
+    out: Path,
+    k: int | None,
+    answerer: str | None,
+    verbose: bool,
+    **flags: Any,
+) -> None:
+    """Score answers against reference answers (default: eval/questions.jsonl over corpus/).
+
+    Without --store the corpus is ingested into a temporary index, so the figures do not
+    depend on what else you have indexed.
+    """
+    from rich.console import Console
+
+    from qa import report as reports
+    from qa.evaluate import check_fail_under, compare, parse_fail_under
+
+    console = Console(stderr=as_json)
+    try:
+        thresholds = parse_fail_under(fail_under)
+    except ValueError as e:
+        fail(str(e))
+        return
+    if compare_paths:
+        try:
+            comparison = compare(*compare_paths)
+        except ValueError as e:
+            fail(str(e))
+            return
+        console.print(reports.compare_table(comparison))
+        return
+    with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
+        if flags.get("store_dir") is None and not flags.get("chroma_url"):
+            flags["store_dir"] = Path(tmp)
+        settings = make_settings(verbose, k=k, answerer=answerer, **flags)
+        try:
+            result, side_by_side = _run_eval(
+                settings, dataset, corpus, squad_zip, limit, baseline, console
+            )
+        except ValueError as e:
+            fail(str(e))
+            return
+    files = reports.write_reports(result, out)
+    data = result.to_dict() | ({"side_by_side": side_by_side} if side_by_side else {})
+    if as_json:
+        click.echo(json.dumps(side_by_side or data, indent=2, ensure_ascii=False))
+    else:
+        console.print(reports.cases_table(result))
+        console.print(reports.means_table(result))
+        if side_by_side:
+            console.print(reports.squad_table(side_by_side))
+        console.print(f"reports: {files.json}, {files.markdown}, {files.chart}")
+    failures = check_fail_under(result.means, thresholds)
+    for failure in failures:
+        click.secho(f"fail-under: {failure}", fg="red", err=True)
+    if failures:
+        sys.exit(EXIT_PARTIAL)
+
+
+def _run_eval(
+    settings: Settings,
+    dataset: Path,
+    corpus: Path,
+    squad_zip: Path | None,
+    limit: int,
+    baseline: str | None,
+    console: Any,
+) -> tuple[Any, dict[str, Any] | None]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from qa.dataset import load_dataset
+    from qa.evaluate import evaluate
+    from qa.ingest import ingest as run_ingest
+
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as bar:
+        task = bar.add_task("evaluating", total=None)
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.update(task, completed=done, total=total, description=str(message)[-40:])
+
+        if squad_zip is not None:
+            from qa.squad import run_squad
+
+            run = run_squad(
+                squad_zip, limit=limit, settings=settings, baseline=baseline, progress=progress
+            )
+            return run.report, run.side_by_side()
+        cases = load_dataset(dataset)
+        ingested = run_ingest([corpus], settings)
+        if ingested.failed:
+            console.print(f"[yellow]ingest: {ingested.summary()}")
+        return evaluate(cases, settings, dataset=str(dataset), progress=progress), None
 
 
 @main.command()

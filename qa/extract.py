@@ -122,7 +122,8 @@ def extract(
 ) -> Answer:
     """The extractive Answer to `question` from `passages`."""
     threshold = ABSTAIN_BELOW if abstain_below is None else abstain_below
-    found = candidates(question, passages, query_vector, index, embedder)
+    # The standalone query: a follow-up's own words ("where did he post it?") say too little.
+    found = candidates(query, passages, query_vector, index, embedder)
     if not found:
         return Answer(question, NOT_IN_CORPUS, False, query=query, passages=tuple(passages))
     ranked = sorted(found, key=lambda c: (-c.score, c.passage, c.start))
@@ -130,7 +131,7 @@ def extract(
     if best.score < threshold:
         return Answer(question, NOT_IN_CORPUS, False, query=query, passages=tuple(passages))
     chosen = [best]
-    second = _neighbour(best, found, question)
+    second = _neighbour(best, found, query)
     if second is not None:
         chosen = sorted([best, second], key=lambda c: c.start)
     citation = _citation(1, passages[best.passage], chosen[0].start, chosen[-1].end)

@@ -1,0 +1,355 @@
+"""Evaluation: run a dataset of questions through `answer()` and score every case.
+
+A dataset is a JSON Lines file of cases (`qa.dataset`, re-exported here); `evaluate()` asks
+each question exactly as a user would, through `qa.chain.answer`, and scores retrieval (is the
+evidence in the retrieved passages), the answer (exact match, token F1, containment of a
+reference), citations, abstention and latency. `qa.report` turns the result into tables, files and a
+chart; `qa.squad` runs the same scoring on SQuAD.
+
+Example:
+    >>> cases = load_dataset(Path("eval/questions.jsonl"))
+    >>> report = evaluate(cases, Settings(store_dir=Path("/tmp/qa-index")))
+    >>> report.means["contains"]
+    0.9
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from qa import metrics
+from qa.config import Settings
+from qa.dataset import Case, load_dataset, parse_case
+from qa.types import Answer
+
+__all__ = [
+    "SCORES",
+    "TIMES",
+    "Case",
+    "CaseResult",
+    "Comparison",
+    "Delta",
+    "EvalReport",
+    "check_fail_under",
+    "compare",
+    "evaluate",
+    "load_dataset",
+    "parse_case",
+    "parse_fail_under",
+    "score_case",
+    "settings_summary",
+    "source_hits",
+    "summarize",
+]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+"""progress(cases done, cases in all, id of the case just scored)."""
+
+SCORES = (
+    "hit@1",
+    "hit@5",
+    "mrr@10",
+    "em",
+    "f1",
+    "contains",
+    "contains_all",
+    "citation_precision",
+    "citation_recall",
+    "abstention_precision",
+    "abstention_recall",
+)
+"""Metrics in [0, 1], higher is better: the ones `--fail-under` accepts."""
+
+TIMES = ("latency_p50_ms", "latency_p95_ms", "retrieve_p50_ms", "retrieve_p95_ms")
+"""Latency metrics in milliseconds, lower is better."""
+
+_MARKER = re.compile(r"\s*\[\d+\]")
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """How one case went: the answer given and the scores that apply to it."""
+
+    id: str
+    kind: str
+    question: str
+    answerable: bool
+    answered: bool
+    answer: str
+    query: str
+    scores: dict[str, float]
+    """Only the metrics that apply: no retrieval or answer scores for unanswerable cases."""
+    latency_ms: float
+    retrieve_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """The result of an evaluation: per-case results and the means over them."""
+
+    name: str
+    dataset: str
+    created: str
+    settings: dict[str, Any]
+    cases: tuple[CaseResult, ...]
+    means: dict[str, float]
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Anything else worth keeping, e.g. the SQuAD sample's seed and ingest time."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (what the JSON report holds)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EvalReport:
+        """The report back from `to_dict()` output."""
+        cases = tuple(CaseResult(**c) for c in data["cases"])
+        return cls(**{**data, "cases": cases})
+
+
+def source_hits(case: Case, sources: Sequence[str], texts: Sequence[str]) -> list[bool]:
+    """For each passage: is it from the case's article (by file name) and holding a reference?"""
+    refs = [" ".join(r.split()) for r in case.answers if r.strip()]
+    return [
+        Path(source).name == case.source and any(r in " ".join(text.split()) for r in refs)
+        for source, text in zip(sources, texts, strict=True)
+    ]
+
+
+def _relevant(case: Case, answer: Answer) -> list[bool] | None:
+    """Which retrieved passages count as hits, or None when the case has no target."""
+    if case.source:
+        return source_hits(
+            case, [p.chunk.source for p in answer.passages], [p.chunk.text for p in answer.passages]
+        )
+    if case.evidence.strip():
+        return metrics.relevant_flags([p.chunk.text for p in answer.passages], case.evidence)
+    return None
+
+
+def score_case(case: Case, answer: Answer, latency_ms: float) -> CaseResult:
+    """Score one answer against its case."""
+    scores: dict[str, float] = {}
+    relevant = _relevant(case, answer) if case.answerable else None
+    if relevant is not None:
+        scores["hit@1"] = metrics.hit_at_k_flags(relevant, 1)
+        scores["hit@5"] = metrics.hit_at_k_flags(relevant, 5)
+        scores["mrr@10"] = metrics.reciprocal_rank_flags(relevant, 10)
+    if case.answerable:
+        # An abstention is scored as an empty answer: it should have answered.
+        prediction = _MARKER.sub("", answer.text) if answer.answered else ""
+        scores["em"] = metrics.exact_match(prediction, case.answers)
+        scores["f1"] = metrics.token_f1(prediction, case.answers)
+        scores["contains"] = metrics.answer_contains(prediction, case.answers)
+        if case.required:
+            scores["contains_all"] = metrics.contains_all(prediction, case.required)
+        quotes = [c.quote for c in answer.citations] if answer.answered else []
+        if answer.answered:
+            scores["citation_precision"] = metrics.citation_precision(
+                quotes, case.evidence, case.answers
+            )
+        scores["citation_recall"] = metrics.citation_recall(quotes, case.evidence, case.answers)
+    return CaseResult(
+        id=case.id,
+        kind=case.kind,
+        question=case.question,
+        answerable=case.answerable,
+        answered=answer.answered,
+        answer=answer.text,
+        query=answer.query,
+        scores=scores,
+        latency_ms=latency_ms,
+        retrieve_ms=answer.timings_ms.get("retrieve"),
+    )
+
+
+def summarize(results: Sequence[CaseResult]) -> dict[str, float]:
+    """Means of every score over the cases it applies to, abstention and latency figures."""
+    if not results:
+        raise ValueError("no case results to summarize")
+    means: dict[str, float] = {}
+    for name in SCORES:
+        values = [r.scores[name] for r in results if name in r.scores]
+        if values:
+            means[name] = sum(values) / len(values)
+    precision, recall = metrics.abstention_scores((r.answerable, r.answered) for r in results)
+    means["abstention_precision"] = precision
+    means["abstention_recall"] = recall
+    latencies = [r.latency_ms for r in results]
+    means["latency_p50_ms"] = metrics.percentile(latencies, 50)
+    means["latency_p95_ms"] = metrics.percentile(latencies, 95)
+    retrieval = [r.retrieve_ms for r in results if r.retrieve_ms is not None]
+    if retrieval:
+        means["retrieve_p50_ms"] = metrics.percentile(retrieval, 50)
+        means["retrieve_p95_ms"] = metrics.percentile(retrieval, 95)
+    return {name: means[name] for name in (*SCORES, *TIMES) if name in means}
+
+
+def settings_summary(settings: Settings) -> dict[str, Any]:
+    """The settings that change results, for the report (no secrets)."""
+    keep = ("embedder", "answerer", "k", "fetch_k", "chunk_tokens", "chunk_overlap_tokens")
+    summary: dict[str, Any] = {name: getattr(settings, name) for name in keep}
+    summary["abstain_below"] = settings.abstain_below
+    summary["store"] = settings.chroma_url or str(settings.store_dir)
+    return summary
+
+
+def evaluate(
+    cases: Sequence[Case],
+    settings: Settings | None = None,
+    *,
+    name: str = "corpus",
+    dataset: str = "",
+    progress: Progress | None = None,
+    warmup: bool = True,
+) -> EvalReport:
+    """Ask every case's question through `qa.chain.answer` and score the answers.
+
+    Args:
+        cases: the dataset, e.g. from `load_dataset`.
+        settings: the index and models to use; `Settings.from_env()` when None.
+        name: a short label for reports ("corpus", "squad").
+        dataset: where the cases came from, kept in the report.
+        progress: called after each case with (done, total, case id).
+        warmup: ask the first question once, untimed, so model loading does not count as
+            the latency of the first case.
+    """
+    from qa.chain import answer  # late: it loads the retrieval and embedding stack
+
+    settings = settings or Settings.from_env()
+    if not cases:
+        raise ValueError("no cases to evaluate")
+    if warmup:
+        answer(cases[0].question, settings=settings)
+    results: list[CaseResult] = []
+    for done, case in enumerate(cases, start=1):
+        started = time.perf_counter()
+        reply = answer(case.question, case.history, settings=settings)
+        latency_ms = (time.perf_counter() - started) * 1000
+        results.append(score_case(case, reply, latency_ms))
+        if progress:
+            progress(done, len(cases), case.id)
+        log.debug("%s: answered=%s %s", case.id, reply.answered, results[-1].scores)
+    return EvalReport(
+        name=name,
+        dataset=dataset,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        settings=settings_summary(settings),
+        cases=tuple(results),
+        means=summarize(results),
+    )
+
+
+def parse_fail_under(specs: Sequence[str]) -> dict[str, float]:
+    """`["hit@5=0.9", ...]` as `{"hit@5": 0.9}`; a malformed spec raises `ValueError`."""
+    thresholds: dict[str, float] = {}
+    for spec in specs:
+        metric, sep, raw = spec.partition("=")
+        metric = metric.strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not sep or not metric or value != value:
+            raise ValueError(f"--fail-under {spec!r}: expected METRIC=VALUE, e.g. hit@5=0.9")
+        if metric in TIMES:
+            raise ValueError(
+                f"--fail-under {spec!r}: {metric} is a time (lower is better); "
+                f"thresholds apply to scores: {', '.join(SCORES)}"
+            )
+        if metric not in SCORES:
+            raise ValueError(
+                f"--fail-under {spec!r}: unknown metric {metric!r}; use one of {', '.join(SCORES)}"
+            )
+        thresholds[metric] = value
+    return thresholds
+
+
+def check_fail_under(means: Mapping[str, float], thresholds: Mapping[str, float]) -> list[str]:
+    """One message per metric under its threshold; empty when all are met.
+
+    A threshold on a metric the report lacks is a failure too, so a typo cannot pass CI.
+    """
+    failures: list[str] = []
+    for metric, threshold in thresholds.items():
+        if metric not in means:
+            failures.append(f"{metric}: not in this report (it has {', '.join(means)})")
+        elif means[metric] < threshold:
+            failures.append(f"{metric} = {means[metric]:.3f}, under {threshold:g}")
+    return failures
+
+
+@dataclass(frozen=True)
+class Delta:
+    """One metric in two reports."""
+
+    metric: str
+    a: float
+    b: float
+
+    @property
+    def delta(self) -> float:
+        return self.b - self.a
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What changed from report A to report B."""
+
+    a: str
+    b: str
+    deltas: tuple[Delta, ...]
+    fixed: tuple[str, ...]
+    """Ids of answerable cases whose answer contains a reference in B but not in A."""
+    broken: tuple[str, ...]
+    """Ids of answerable cases right in A and wrong in B."""
+
+
+def _read_report(source: Path | str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    if isinstance(source, Mapping):
+        return "", dict(source)
+    path = Path(source)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a readable JSON report ({e})") from e
+    if not isinstance(data, dict) or not ("means" in data or "qa" in data):
+        raise ValueError(f"{path}: not an evaluation report (no 'means' or 'qa' key)")
+    return str(path), data
+
+
+def _means_and_cases(data: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
+    if "means" not in data:  # a SQuAD side-by-side: compare our pipeline's figures
+        qa = data["qa"]
+        return {k: v for k, v in qa.items() if isinstance(v, int | float)}, {}
+    contains = {
+        c["id"]: c["scores"]["contains"] for c in data.get("cases", ()) if "contains" in c["scores"]
+    }
+    return dict(data["means"]), contains
+
+
+def compare(a: Path | str | Mapping[str, Any], b: Path | str | Mapping[str, Any]) -> Comparison:
+    """Metric deltas (B - A) between two JSON reports, and the cases that flipped."""
+    a_name, a_data = _read_report(a)
+    b_name, b_data = _read_report(b)
+    a_means, a_cases = _means_and_cases(a_data)
+    b_means, b_cases = _means_and_cases(b_data)
+    deltas = tuple(Delta(m, a_means[m], b_means[m]) for m in a_means if m in b_means)
+    common = [i for i in a_cases if i in b_cases]
+    return Comparison(
+        a=a_name,
+        b=b_name,
+        deltas=deltas,
+        fixed=tuple(i for i in common if b_cases[i] > a_cases[i]),
+        broken=tuple(i for i in common if b_cases[i] < a_cases[i]),
+    )
