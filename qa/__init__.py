@@ -51,7 +51,25 @@ _WHERE = {
     "stream": "qa.chain",
 }
 
-__all__ = list(_WHERE)
+__all__ = [
+    "Answer",
+    "Article",
+    "Chunk",
+    "Citation",
+    "Filters",
+    "HybridRetriever",
+    "IngestBusy",
+    "IngestReport",
+    "Passage",
+    "QuestionError",
+    "Removed",
+    "Settings",
+    "StoreError",
+    "answer",
+    "build_chain",
+    "ingest",
+    "stream",
+]
 
 
 def __getattr__(name: str) -> Any:

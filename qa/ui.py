@@ -1,7 +1,7 @@
 """The chat UI (Gradio): ask, read the answer with its sources, manage the library.
 
 `build_app(settings)` builds the app; `launch(settings, ...)` serves it, and is what
-`qa serve` calls. The UI only formats: answers come from `qa.answer.stream`, the same
+`qa serve` calls. The UI only formats: answers come from `qa.chain.stream`, the same
 function the Python API and the CLI use, and uploads go through `qa.ingest.ingest`.
 
 Example:
@@ -27,8 +27,8 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 import gradio as gr
 
 from qa import ui_format as fmt
-from qa.answer import stream
 from qa.backends import ANSWERERS
+from qa.chain import stream
 from qa.config import Settings
 from qa.ingest import IngestBusy, ingest
 from qa.loaders import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES
