@@ -130,10 +130,13 @@ def _ingest_locked(
         assert embedder is not None
         chunks = [c for w in batch for c in w.chunks]
         vectors = _embed(embedder, [c.text for c in chunks])
-        offset = 0
+        # One Chroma write per batch: each write costs ~100 ms whatever its size.
+        items, offset = [], 0
         for w in batch:
-            index.put_article(w.row, w.chunks, vectors[offset : offset + len(w.chunks)])
+            items.append((w.row, w.chunks, vectors[offset : offset + len(w.chunks)]))
             offset += len(w.chunks)
+        index.put_articles(items)
+        for w in batch:
             (report.replaced if w.replacing else report.added).append(w.row["source"])
         done += len(chunks)
         report.chunks_embedded += len(chunks)
