@@ -22,6 +22,10 @@ def default_store_dir() -> Path:
     return Path(base) / "qa"
 
 
+GENERATIVE = ("llamacpp", "openai", "ollama")
+"""Providers of generative answerers, named `provider:model` (see `qa.llm`)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the index lives, which models to use, and how to retrieve and answer.
@@ -73,6 +77,12 @@ class Settings:
             )
         if self.fusion not in ("convex", "rrf"):
             raise ValueError(f"fusion must be 'convex' or 'rrf', got {self.fusion!r}")
+        provider, _, model = self.answerer.partition(":")
+        if self.answerer != "extractive" and (provider not in GENERATIVE or not model):
+            raise ValueError(
+                "answerer must be extractive, llamacpp:smollm2, llamacpp:/path/to/model.gguf, "
+                f"openai:MODEL or ollama:MODEL, got {self.answerer!r}"
+            )
         if self.grounding not in ("remove", "mark"):
             raise ValueError(f"grounding must be 'remove' or 'mark', got {self.grounding!r}")
         object.__setattr__(self, "store_dir", Path(self.store_dir).expanduser())
