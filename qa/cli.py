@@ -28,6 +28,23 @@ def _quiet_network() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # Set before torch or llama.cpp loads OpenMP: spinning threads starve the other core.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def read_history(file: Any) -> list[tuple[str, str]]:
+    """[[question, answer], ...] from a JSON file, or a UsageError naming the file and why."""
+    name = getattr(file, "name", "history")
+    try:
+        turns = json.load(file)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise click.UsageError(f"{name}: not JSON ({e})") from e
+    ok = isinstance(turns, list) and all(
+        isinstance(t, list) and len(t) == 2 and all(isinstance(x, str) for x in t) for t in turns
+    )
+    if not ok:
+        raise click.UsageError(f"{name}: expected a list of [question, answer] string pairs")
+    return [(q, a) for q, a in turns]
 
 
 def store_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,6 +63,33 @@ def store_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--collection", help="Collection name [env QA_COLLECTION; 'articles']."),
         click.option("--embedder", help="Embedding backend [env QA_EMBEDDER]."),
         click.option("-v", "--verbose", is_flag=True, help="Log what happens."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def answer_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options choosing the answerer; the API key is read from the environment only."""
+    options = [
+        click.option(
+            "--answerer",
+            help="extractive, llamacpp:smollm2, llamacpp:PATH.gguf, openai:MODEL, ollama:MODEL "
+            "[env QA_ANSWERER; extractive].",
+        ),
+        click.option(
+            "--openai-base-url",
+            help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 [env "
+            "QA_OPENAI_BASE_URL]; the key comes from QA_OPENAI_API_KEY or OPENAI_API_KEY.",
+        ),
+        click.option("--ollama-url", help="Ollama server [env QA_OLLAMA_URL; :11434]."),
+        click.option(
+            "--llm-timeout",
+            "llm_timeout_s",
+            type=float,
+            help="Seconds a generative answer may take before the extractive one is "
+            "shown [env QA_LLM_TIMEOUT_S; 60].",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -121,7 +165,7 @@ def ingest(paths: tuple[Path, ...], max_file_mb: float, verbose: bool, **flags: 
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
 @click.option("-k", type=int, help="Passages to retrieve [env QA_K; 5].")
-@click.option("--answerer", help="extractive, llamacpp:smollm2, openai:MODEL, ollama:MODEL.")
+@answer_options
 @click.option("--publisher", multiple=True, help="Only articles of this publisher (repeatable).")
 @click.option("--since", "date_from", help="Only articles dated on or after YYYY-MM-DD.")
 @click.option("--until", "date_to", help="Only articles dated on or before YYYY-MM-DD.")
@@ -136,7 +180,6 @@ def ask(
     question: str,
     as_json: bool,
     k: int | None,
-    answerer: str | None,
     publisher: tuple[str, ...],
     date_from: str | None,
     date_to: str | None,
@@ -145,19 +188,21 @@ def ask(
     **flags: Any,
 ) -> None:
     """Answer QUESTION from the indexed articles, with citations."""
-    settings = make_settings(verbose, k=k, answerer=answerer, **flags)
+    settings = make_settings(verbose, k=k, **flags)
     from qa.chain import QuestionError, stream
     from qa.store import StoreError
     from qa.types import Answer, Filters
 
-    history = [tuple(turn) for turn in json.load(history_file)] if history_file else []
+    history = read_history(history_file) if history_file else []
     filters = Filters(tuple(publisher), date_from, date_to)
     final: Answer | None = None
+    streamed = ""
     try:
         for piece in stream(question, history, settings=settings, filters=filters):
             if isinstance(piece, Answer):
                 final = piece
             elif not as_json:
+                streamed += piece
                 click.echo(piece, nl=False)
     except (QuestionError, StoreError, ValueError) as e:
         fail(str(e))
@@ -167,6 +212,10 @@ def ask(
         click.echo(json.dumps(final.to_dict(), indent=2, ensure_ascii=False))
         return
     click.echo()
+    if " ".join(streamed.split()) != " ".join(final.text.split()):
+        # A generated answer streams before its check; the checked text is what counts.
+        click.secho("Checked answer:", bold=True)
+        click.echo(final.text)
     if final.notice:
         click.secho(final.notice, fg="yellow", err=True)
     if final.query != final.question:
@@ -229,6 +278,7 @@ def doctor(verbose: bool, **flags: Any) -> None:
     type=click.Path(path_type=Path),
     help="Ingest these files or folders before serving.",
 )
+@answer_options
 @store_options
 def serve(
     host: str, port: int, share: bool, ingest_paths: tuple[Path, ...], verbose: bool, **flags: Any
@@ -236,9 +286,15 @@ def serve(
     """Open the chat UI in the browser (login with QA_USERNAME/QA_PASSWORD when set)."""
     settings = make_settings(verbose, **flags)
     if ingest_paths:
+        from qa.ingest import IngestBusy
         from qa.ingest import ingest as run_ingest
+        from qa.store import StoreError
 
-        report = run_ingest(ingest_paths, settings)
+        try:
+            report = run_ingest(ingest_paths, settings)
+        except (IngestBusy, StoreError) as e:
+            fail(str(e))
+            return
         for problem in report.failed:
             click.secho(f"failed: {problem}", fg="yellow", err=True)
         click.echo(report.summary())
@@ -304,7 +360,7 @@ def serve(
     help="Folder for the JSON, Markdown and PNG reports.",
 )
 @click.option("-k", type=int, help="Passages to retrieve.")
-@click.option("--answerer", help="extractive, llamacpp:smollm2, openai:MODEL, ollama:MODEL.")
+@answer_options
 @store_options
 def eval_command(
     dataset: Path,
@@ -317,7 +373,6 @@ def eval_command(
     as_json: bool,
     out: Path,
     k: int | None,
-    answerer: str | None,
     verbose: bool,
     **flags: Any,
 ) -> None:
@@ -348,7 +403,7 @@ def eval_command(
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
         if flags.get("store_dir") is None and not flags.get("chroma_url"):
             flags["store_dir"] = Path(tmp)
-        settings = make_settings(verbose, k=k, answerer=answerer, **flags)
+        settings = make_settings(verbose, k=k, **flags)
         try:
             result, side_by_side = _run_eval(
                 settings, dataset, corpus, squad_zip, limit, baseline, console
