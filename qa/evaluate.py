@@ -23,12 +23,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa import metrics
 from qa.config import Settings
 from qa.dataset import Case, load_dataset, parse_case
 from qa.types import Answer
+
+if TYPE_CHECKING:
+    from qa.grounding import Faithfulness
 
 __all__ = [
     "SCORES",
@@ -67,8 +70,12 @@ SCORES = (
     "citation_recall",
     "abstention_precision",
     "abstention_recall",
+    "faithfulness_before",
+    "faithfulness_after",
 )
-"""Metrics in [0, 1], higher is better: the ones `--fail-under` accepts."""
+"""Metrics in [0, 1], higher is better: the ones `--fail-under` accepts. The faithfulness pair
+(share of a generated answer's sentences supported by their citations, before and after the
+grounding check, mean over answered cases) is scored only for generative answerers."""
 
 TIMES = ("latency_p50_ms", "latency_p95_ms", "retrieve_p50_ms", "retrieve_p95_ms")
 """Latency metrics in milliseconds, lower is better."""
@@ -137,9 +144,14 @@ def _relevant(case: Case, answer: Answer) -> list[bool] | None:
     return None
 
 
-def score_case(case: Case, answer: Answer, latency_ms: float) -> CaseResult:
-    """Score one answer against its case."""
+def score_case(
+    case: Case, answer: Answer, latency_ms: float, faithful: Faithfulness | None = None
+) -> CaseResult:
+    """Score one answer against its case (and its faithfulness, when measured)."""
     scores: dict[str, float] = {}
+    if faithful is not None and answer.answered:
+        scores["faithfulness_before"] = faithful.before
+        scores["faithfulness_after"] = faithful.after
     relevant = _relevant(case, answer) if case.answerable else None
     if relevant is not None:
         scores["hit@1"] = metrics.hit_at_k_flags(relevant, 1)
@@ -224,9 +236,14 @@ def evaluate(
         warmup: ask the first question once, untimed, so model loading does not count as
             the latency of the first case.
     """
+    from qa.backends import get_embedder
     from qa.chain import answer  # late: it loads the retrieval and embedding stack
+    from qa.generate import UNSUPPORTED_FALLBACK
+    from qa.grounding import Faithfulness, faithfulness
 
     settings = settings or Settings.from_env()
+    # Extractive answers quote their passages verbatim: faithful by construction.
+    generative = settings.answerer != "extractive"
     if not cases:
         raise ValueError("no cases to evaluate")
     if warmup:
@@ -236,7 +253,14 @@ def evaluate(
         started = time.perf_counter()
         reply = answer(case.question, case.history, settings=settings)
         latency_ms = (time.perf_counter() - started) * 1000
-        results.append(score_case(case, reply, latency_ms))
+        faithful = None
+        if generative and reply.answerer != "extractive":
+            embedder = get_embedder(settings.embedder, settings.store_dir / "models")
+            faithful = faithfulness(reply, embedder)
+        elif generative and UNSUPPORTED_FALLBACK in reply.notice:
+            # Nothing generated survived the check: the extractive answer (quoted) is shown.
+            faithful = Faithfulness(1, 0, 0, 0)
+        results.append(score_case(case, reply, latency_ms, faithful))
         if progress:
             progress(done, len(cases), case.id)
         log.debug("%s: answered=%s %s", case.id, reply.answered, results[-1].scores)

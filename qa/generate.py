@@ -82,6 +82,10 @@ def answer_grammar(n_passages: int) -> str:
     )
 
 
+UNSUPPORTED_FALLBACK = "no sentence of the generated answer was supported by the passages"
+"""Why a generated answer gave way to the extractive one when the check removed it all."""
+
+
 class GenerationFailed(RuntimeError):
     """The generative backend gave no usable answer; the message says why."""
 
@@ -266,10 +270,7 @@ def to_answer(
     if not result.supported_count:
         first = result.removed[0] if result.removed else None
         why = f": {first.sentence!r} {first.reason}" if first else ""
-        raise GenerationFailed(
-            f"no sentence of the generated answer was supported by the passages "
-            f"({len(result.removed)} removed{why})"
-        )
+        raise GenerationFailed(f"{UNSUPPORTED_FALLBACK} ({len(result.removed)} removed{why})")
     number = {p: n for n, p in enumerate(result.citations_used, start=1)}
     sentences = [_renumber(s, number) for s in result.kept_sentences if not s.abstains]
     citations = tuple(

@@ -198,6 +198,21 @@ def test_abstention_that_should_have_answered() -> None:
     assert "citation_precision" not in result.scores
 
 
+def test_faithfulness_is_scored_for_answered_generative_cases() -> None:
+    from qa.grounding import Faithfulness
+
+    reply = _answer(RESOLUTIONS, [RESOLUTIONS], [RESOLUTIONS])
+    # 4 sentences generated, 3 supported; the check removed the fourth.
+    scores = score_case(UN_CASE, reply, 40.0, Faithfulness(4, 3, 3, 3)).scores
+    assert (scores["faithfulness_before"], scores["faithfulness_after"]) == (0.75, 1.0)
+    assert "faithfulness_before" not in score_case(UN_CASE, reply, 40.0).scores
+    missed = _answer("no", [], [RESOLUTIONS], answered=False)
+    assert (
+        "faithfulness_before"
+        not in score_case(UN_CASE, missed, 40.0, Faithfulness(1, 0, 0, 0)).scores
+    )
+
+
 def test_unanswerable_case_has_no_answer_scores() -> None:
     reply = _answer("The corpus does not say.", [], [CASUALTIES], answered=False)
     assert score_case(TURNOUT_CASE, reply, latency_ms=5.0).scores == {}
