@@ -56,6 +56,8 @@ def offline_env() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # transformers draws a "Loading weights" bar on every model load, into the user's answer.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     # OpenMP threads spinning while they wait starve everything else on 2 shared cores.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
