@@ -15,10 +15,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from qa.chain import QuestionError, answer, build_chain, stream
+    from qa.chain import QuestionError, answer, stream
     from qa.config import Settings
     from qa.ingest import IngestBusy, ingest
-    from qa.retrieve import HybridRetriever
+    from qa.runnables import HybridRetriever, build_chain
     from qa.store import StoreError
     from qa.types import (
         Answer,
@@ -37,7 +37,7 @@ _WHERE = {
     "Chunk": "qa.types",
     "Citation": "qa.types",
     "Filters": "qa.types",
-    "HybridRetriever": "qa.retrieve",
+    "HybridRetriever": "qa.runnables",
     "IngestBusy": "qa.ingest",
     "IngestReport": "qa.types",
     "Passage": "qa.types",
@@ -46,7 +46,7 @@ _WHERE = {
     "Settings": "qa.config",
     "StoreError": "qa.store",
     "answer": "qa.chain",
-    "build_chain": "qa.chain",
+    "build_chain": "qa.runnables",
     "ingest": "qa.ingest",
     "stream": "qa.chain",
 }

@@ -1,6 +1,6 @@
 """`answer()` and `stream()`: a question (and the conversation so far) in, a cited Answer out.
 
-The same steps are exposed as a LangChain `Runnable` by `build_chain()`:
+The same steps are exposed as a LangChain `Runnable` by `qa.runnables.build_chain()`:
 condense the follow-up into a standalone query | retrieve | answer (extractive, or a
 generative backend whose every sentence is checked against the passage it cites).
 """
@@ -12,9 +12,6 @@ import re
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
-from typing import Any
-
-from langchain_core.runnables import Runnable, RunnableLambda
 
 from qa.backends import get_embedder
 from qa.config import Settings
@@ -159,23 +156,3 @@ def answer(
     *_, last = stream(question, history, settings=settings, filters=filters)
     assert isinstance(last, Answer)
     return last
-
-
-def build_chain(settings: Settings | None = None) -> Runnable[dict[str, Any], Answer]:
-    """The pipeline as a LangChain Runnable: {"question", "history"?, "filters"?} -> Answer.
-
-    Example:
-        >>> chain = build_chain(Settings())
-        >>> chain.invoke({"question": "Which UN resolutions demand withdrawal?"}).answered
-        True
-    """
-
-    def run(inputs: dict[str, Any]) -> Answer:
-        return answer(
-            inputs["question"],
-            inputs.get("history", ()),
-            settings=settings,
-            filters=inputs.get("filters"),
-        )
-
-    return RunnableLambda(run, name="qa")

@@ -4,22 +4,17 @@ Two fusions are offered. Measured on SQuAD-48 (1,000 questions, seed 0, 200-toke
 dense alone hit@1 0.618 / hit@5 0.854, BM25 alone 0.801 / 0.944, reciprocal rank fusion
 (K=60) 0.731 / 0.937, min-max convex fusion with dense weight 0.3: 0.814 / 0.967 (the default).
 
-`HybridRetriever` exposes the same search as a LangChain `BaseRetriever`, for composing with
-other LangChain pieces.
+`qa.runnables.HybridRetriever` exposes the same search as a LangChain `BaseRetriever`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-
-from qa.backends import Embedder, get_embedder
+from qa.backends import Embedder
 from qa.config import Settings
-from qa.store import Index, open_index
+from qa.store import Index
 from qa.types import Filters, Passage
 
 if TYPE_CHECKING:
@@ -93,43 +88,3 @@ def convex(
         for cid, s in ranking:
             scores[cid] = scores.get(cid, 0.0) + weight * (s - low) / span
     return scores
-
-
-def to_document(p: Passage) -> Document:
-    """A passage as a LangChain Document (metadata: chunk id, source, offsets, scores)."""
-    c = p.chunk
-    meta: dict[str, Any] = {
-        "id": c.id,
-        "source": c.source,
-        "title": c.title,
-        "date": c.date,
-        "publisher": c.publisher,
-        "author": c.author,
-        "page": c.page,
-        "start": c.start,
-        "end": c.end,
-        "score": p.score,
-    }
-    return Document(page_content=c.text, metadata=meta, id=c.id)
-
-
-class HybridRetriever(BaseRetriever):
-    """The index's hybrid search as a LangChain retriever.
-
-    Example:
-        >>> retriever = HybridRetriever(settings=Settings(k=3))
-        >>> docs = retriever.invoke("Which UN resolutions demand withdrawal?")
-        >>> docs[0].metadata["source"]
-        'corpus/000_597cfd3371608b94.txt'
-    """
-
-    settings: Settings
-    filters: Filters | None = None
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[Document]:
-        index = open_index(self.settings)
-        embedder = get_embedder(self.settings.embedder, self.settings.store_dir / "models")
-        found = retrieve(query, index, embedder, self.settings, self.filters)
-        return [to_document(p) for p in found.passages]

@@ -17,7 +17,7 @@ from qa.chain import QuestionError
 from qa.chunking import article_key, signature
 from qa.ingest import ingest
 from qa.loaders import load_file
-from qa.retrieve import HybridRetriever
+from qa.runnables import HybridRetriever
 from qa.store import StoreError, open_index
 
 UN_QUESTION = "Which UN resolutions demand withdrawal?"
@@ -172,6 +172,16 @@ def test_help_does_not_import_torch() -> None:
     code = "import sys; from qa.cli import main; assert 'torch' not in sys.modules; print('ok')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_extractive_answering_does_not_import_langchain() -> None:
+    # LangChain costs ~0.85 s of a cold `qa ask`; only qa.runnables and generation need it.
+    code = (
+        "import sys; import qa.chain, qa.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith('langchain')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stderr
 
 
 def test_public_surface_is_pinned() -> None:
