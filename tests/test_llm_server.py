@@ -162,6 +162,18 @@ def test_the_public_api_falls_back_to_the_extractive_answer(corpus_settings: Set
     assert "resolutions (822, 853, 874 and 884)" in a.citations[0].quote
 
 
+def test_an_ollama_that_is_down_falls_back_and_names_its_url(corpus_settings: Settings) -> None:
+    from qa import answer
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    settings = corpus_settings.replace(answerer="ollama:llama3.2", ollama_url=url)
+    a = answer(UN_QUESTION, settings=settings)
+    assert (a.answered, a.answerer) == (True, "extractive")
+    assert a.notice.startswith(f"ollama:llama3.2 failed (ollama:llama3.2 at {url} failed: ")
+    assert "Connection refused" in a.notice
+    assert "resolutions (822, 853, 874 and 884)" in a.citations[0].quote
+
+
 def test_a_missing_model_file_is_named(tmp_path: Path) -> None:
     from qa.llm import get_chat_model
 
