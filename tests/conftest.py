@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,3 +55,55 @@ def article_dir(tmp_path: Path) -> Path:
     folder.mkdir()
     shutil.copy(ROOT / "corpus" / SEED, folder / SEED)
     return folder
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running(
+    name: str,
+    command: Sequence[str],
+    *,
+    ready_url: str,
+    log: Path,
+    timeout_s: float,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run the server `name` until the block ends; ready once `ready_url` answers 200.
+
+    Fails the test, with the server's log, if it exits or is not ready within `timeout_s`.
+    """
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            list(command), cwd=cwd, env=None if env is None else dict(env),
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"{name} exited with {proc.returncode}:\n{log.read_text()}")
+            try:
+                with urllib.request.urlopen(ready_url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"{name} did not answer on {ready_url} in {timeout_s:g}s:\n"
+                            f"{log.read_text()}")  # fmt: skip
+            time.sleep(0.3)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

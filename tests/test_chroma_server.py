@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, SEED
+from conftest import ROOT, SEED, free_port, running
 
 from qa import Filters, Settings, answer
 from qa.ingest import ingest
@@ -35,12 +32,6 @@ will link the old harbour with the new container terminal on the northern shore.
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _chroma_binary() -> str:
     found = Path(sys.executable).parent / "chroma"
     if found.exists():
@@ -55,33 +46,15 @@ def _chroma_binary() -> str:
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Chroma server on a free port of 127.0.0.1, stopped after the module."""
     folder = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    log = (folder / "server.log").open("wb")
+    port = free_port()
     command = [_chroma_binary(), "run", "--path", str(folder / "data"), "--host", "127.0.0.1",
                "--port", str(port)]  # fmt: skip
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"chroma server did not start: {(folder / 'server.log').read_text()}")
-            time.sleep(0.2)
+    with running(
+        "chroma run", command, ready_url=f"{url}/api/v2/heartbeat", log=folder / "server.log",
+        timeout_s=30,
+    ):  # fmt: skip
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +147,7 @@ def test_deleted_file_leaves_the_server(served: dict[str, Any], chroma_url: str)
 
 
 def test_server_that_is_down_names_the_url(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"  # nothing listens on a port just freed
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens on a port just freed
     settings = Settings(store_dir=tmp_path / "store", chroma_url=url)
     folder = tmp_path / "corpus"
     folder.mkdir()

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEED
+from conftest import ROOT, SEED, free_port, running
 
 from qa.backends import Embedder, get_embedder
 from qa.config import Settings
@@ -37,12 +34,6 @@ needs_server = pytest.mark.skipif(
     bool(missing),
     reason=f"llama-cpp-python's server needs {', '.join(missing)}: pip install 'qa[llm]'",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -80,31 +71,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--seed",
         "0",
     ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{url}/models", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server not ready after 120s:\n{log.read_text()}")
-            time.sleep(0.5)
+    with running(
+        "llama_cpp.server", cmd, ready_url=f"{url}/models", log=log, timeout_s=120, env=env
+    ):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def run(settings: Settings, embedder: Embedder) -> tuple[list[str], Answer]:

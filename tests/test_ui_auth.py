@@ -5,29 +5,19 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, free_port, running
 
 pytestmark = pytest.mark.server
 
 STARTUP_S = 180
 ASK = {"data": ["Which UN resolutions demand withdrawal?"]}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -38,26 +28,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = store / "serve.log"
     command = [sys.executable, "-m", "qa.cli", "serve", "--ingest", "corpus"]
     command += ["--store", str(store), "--port", str(port)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"qa serve exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                urllib.request.urlopen(url + "/", timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"qa serve did not start in {STARTUP_S}s:\n{log.read_text()}")
-                time.sleep(0.5)
+    with running(
+        "qa serve", command, ready_url=url + "/", log=log, timeout_s=STARTUP_S, env=env, cwd=ROOT
+    ):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-    assert "s3cret-pass" not in Path(log).read_text(errors="replace")
+    assert "s3cret-pass" not in log.read_text(errors="replace")
 
 
 def post(

@@ -9,16 +9,13 @@ tests/artifacts/ (the UN-resolutions one also to docs/screenshot.png, for the RE
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, free_port, running
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -32,7 +29,6 @@ from playwright.sync_api import (  # noqa: E402
     sync_playwright,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -58,12 +54,6 @@ class Server:
     log: Path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`qa serve --ingest corpus` on a free 127.0.0.1 port, with a store of its own."""
@@ -79,34 +69,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     }
     for name in ("QA_USERNAME", "QA_PASSWORD", "QA_HOST", "QA_PORT", "QA_STORE_DIR"):
         env.pop(name, None)
-    log = store / "serve.log"
     command = [sys.executable, "-m", "qa.cli", "serve", "--ingest", "corpus"]
     command += ["--store", str(store), "--port", str(port)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"qa serve exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"qa serve did not answer on {url} in {STARTUP_S}s:\n{log.read_text()}")
-            time.sleep(0.5)
+    log = store / "serve.log"
+    with running(
+        "qa serve", command, ready_url=url, log=log, timeout_s=STARTUP_S, env=env, cwd=ROOT
+    ):
         yield Server(url, store, store / "uploads", log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
