@@ -28,8 +28,6 @@ def _quiet_network() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    # Set before torch or llama.cpp loads OpenMP: spinning threads starve the other core.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def read_history(file: Any) -> list[tuple[str, str]]:

@@ -134,7 +134,7 @@ def extract(
     second = _neighbour(best, found, query)
     if second is not None:
         chosen = sorted([best, second], key=lambda c: c.start)
-    citation = _citation(1, passages[best.passage], chosen[0].start, chosen[-1].end)
+    citation = Citation.quoting(1, passages[best.passage], chosen[0].start, chosen[-1].end)
     text = f"{citation.quote} [1]"
     return Answer(question, text, True, (citation,), query=query, passages=tuple(passages))
 
@@ -154,22 +154,3 @@ def _neighbour(best: Candidate, found: Sequence[Candidate], question: str) -> Ca
     gains = [(len(missing & c.covered) / share, c) for c in near]
     gains = [(g, c) for g, c in gains if g >= SECOND_SENTENCE_GAIN]
     return max(gains, key=lambda gc: gc[0])[1] if gains else None
-
-
-def _citation(n: int, passage: Passage, start: int, end: int) -> Citation:
-    c = passage.chunk
-    return Citation(
-        n=n,
-        source=c.source,
-        title=c.title,
-        date=c.date,
-        publisher=c.publisher,
-        quote=c.text[start - c.start : end - c.start],
-        start=start,
-        end=end,
-        chunk_id=c.id,
-        author=c.author,
-        page=c.page,
-        passage=c.text,
-        passage_start=c.start,
-    )

@@ -302,18 +302,4 @@ def _citation(n: int, index: int, passage: Passage, kept: Sequence[Sentence]) ->
     spans = [sp for s in kept if s.supported for sp in s.supports if sp.passage == index]
     best = max(spans, key=lambda sp: sp.similarity, default=None)
     a, b = (best.start, best.end) if best else (0, len(c.text))
-    return Citation(
-        n=n,
-        source=c.source,
-        title=c.title,
-        date=c.date,
-        publisher=c.publisher,
-        quote=c.text[a:b],
-        start=c.start + a,
-        end=c.start + b,
-        chunk_id=c.id,
-        author=c.author,
-        page=c.page,
-        passage=c.text,
-        passage_start=c.start,
-    )
+    return Citation.quoting(n, passage, c.start + a, c.start + b)

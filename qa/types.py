@@ -102,6 +102,26 @@ class Citation:
     passage_start: int = 0
     """Offset of `passage` in the article; the quote is `passage[start - passage_start:...]`."""
 
+    @classmethod
+    def quoting(cls, n: int, passage: Passage, start: int, end: int) -> Citation:
+        """Citation `n` quoting `passage`'s article at `[start:end]` (article offsets)."""
+        c = passage.chunk
+        return cls(
+            n=n,
+            source=c.source,
+            title=c.title,
+            date=c.date,
+            publisher=c.publisher,
+            quote=c.text[start - c.start : end - c.start],
+            start=start,
+            end=end,
+            chunk_id=c.id,
+            author=c.author,
+            page=c.page,
+            passage=c.text,
+            passage_start=c.start,
+        )
+
 
 @dataclass(frozen=True)
 class Removed:
