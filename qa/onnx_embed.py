@@ -172,7 +172,7 @@ def export_fp32(model_dir: Path, path: Path) -> None:
     # The TorchScript exporter (dynamo=False) bakes the example's padding into the attention
     # mask of transformers>=5 and gives wrong vectors for other lengths; torch.export does not.
     torch.onnx.export(
-        Encoder(),
+        Encoder().eval(),  # the wrapper too: torch warns when exporting in training mode
         args,
         str(path),
         input_names=["input_ids", "attention_mask"],
