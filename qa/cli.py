@@ -306,7 +306,11 @@ def serve(
             fg="yellow",
             err=True,
         )
-    launch(settings, host=host, port=port, share=share, auth=auth)
+    app = launch(settings, host=host, port=port, share=share, auth=auth)
+    click.echo(f"qa is serving the chat: open {app.local_url} (Ctrl+C stops it)")
+    if app.share_url:
+        click.echo(f"public link: {app.share_url}")
+    app.block_thread()
 
 
 @main.command(name="eval")

@@ -1,12 +1,13 @@
 """The chat UI (Gradio): ask, read the answer with its sources, manage the library.
 
-`build_app(settings)` builds the app; `launch(settings, ...)` serves it, and is what
+`build_app(settings)` builds the app; `launch(settings, ...)` starts serving it, and is what
 `qa serve` calls. The UI only formats: answers come from `qa.chain.stream`, the same
 function the Python API and the CLI use, and uploads go through `qa.ingest.ingest`.
 
 Example:
     >>> from qa.ui import launch
-    >>> launch(Settings(store_dir=Path("/tmp/qa-index")), port=7860)  # doctest: +SKIP
+    >>> app = launch(Settings(store_dir=Path("/tmp/qa-index")), port=7860)  # doctest: +SKIP
+    >>> app.local_url, app.block_thread()  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -414,9 +415,12 @@ def launch(
     auth: tuple[str, str] | None = None,
     *,
     upload_dir: Path | None = None,
-    prevent_thread_lock: bool = False,
 ) -> gr.Blocks:
-    """Serve the chat on `host:port` (loopback by default); blocks until stopped.
+    """Start serving the chat on `host:port` (loopback by default) and return the running app.
+
+    Gradio's own start-up lines stay off (they end with a hint to set `share=True`): the caller
+    says where the app is (`app.local_url`, and `app.share_url` when shared) and waits with
+    `app.block_thread()` until Ctrl+C.
 
     Args:
         settings: the index and backends to serve.
@@ -425,7 +429,6 @@ def launch(
         share: ask Gradio for a public link (off unless asked).
         auth: (username, password) required to open the app, or None.
         upload_dir: where uploads are kept; default `settings.store_dir / "uploads"`.
-        prevent_thread_lock: return once serving (for tests and embedding).
     """
     demo = build_app(settings, upload_dir=upload_dir)
     demo.launch(
@@ -437,7 +440,8 @@ def launch(
         ssr_mode=False,
         mcp_server=False,
         footer_links=[],
-        prevent_thread_lock=prevent_thread_lock,
+        prevent_thread_lock=True,
+        quiet=True,
         theme=theme(),
         css=fmt.CSS,
         head=fmt.HEAD,
