@@ -138,10 +138,12 @@ def ingest(paths: tuple[Path, ...], max_file_mb: float, verbose: bool, **flags: 
 
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("reading", total=None)
+        task = bar.add_task("reading the files, loading the model", total=None)
 
         def progress(done: int, total: int, message: str) -> None:
-            bar.update(task, completed=done, total=total, description=f"embedding {message}")
+            # At 0 the message says what is to embed; after each batch, the last file embedded.
+            description = message if done == 0 else f"embedding {message}"
+            bar.update(task, completed=done, total=total, description=description)
 
         try:
             report = run_ingest(
