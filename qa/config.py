@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_EMBEDDER = "sentence-transformers:all-MiniLM-L6-v2"
+FETCH_K = 40
+"""Candidates per retriever unless `fetch_k` is set (or `k` is larger)."""
 
 
 def default_store_dir() -> Path:
@@ -43,8 +45,9 @@ class Settings:
     answerer: str = "extractive"
     k: int = 5
     """Passages handed to the answerer."""
-    fetch_k: int = 40
-    """Candidates each retriever (dense, keyword) contributes before fusion."""
+    fetch_k: int = 0
+    """Candidates each retriever (dense, keyword) contributes before fusion; 0 (the default)
+    means max(40, k), so raising k raises it too. Set explicitly, it must be at least k."""
     fusion: str = "convex"
     """How dense and keyword ranks are fused: "convex" (min-max scores) or "rrf"."""
     dense_weight: float = 0.3
@@ -62,11 +65,15 @@ class Settings:
     llm_max_tokens: int = 256
     grounding: str = "remove"
     """What the grounding check does with unsupported sentences: "remove" or "mark"."""
+    _fetch_k_follows_k: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.k < 1:
             raise ValueError(f"k must be at least 1, got {self.k}")
-        if self.fetch_k < self.k:
+        if self.fetch_k == 0:
+            object.__setattr__(self, "fetch_k", max(FETCH_K, self.k))
+            object.__setattr__(self, "_fetch_k_follows_k", True)
+        elif self.fetch_k < self.k:
             raise ValueError(f"fetch_k ({self.fetch_k}) must be at least k ({self.k})")
         if not 16 <= self.chunk_tokens <= 254:
             raise ValueError(f"chunk_tokens must be 16..254, got {self.chunk_tokens}")
@@ -88,7 +95,9 @@ class Settings:
         object.__setattr__(self, "store_dir", Path(self.store_dir).expanduser())
 
     def replace(self, **changes: object) -> Settings:
-        """A copy with some fields changed."""
+        """A copy with some fields changed; a default fetch_k still follows k."""
+        if self._fetch_k_follows_k:
+            changes.setdefault("fetch_k", 0)
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     @classmethod
@@ -97,6 +106,8 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, object] = {}
         for f in dataclasses.fields(cls):
+            if not f.init:
+                continue
             raw = env.get(f"QA_{f.name.upper()}")
             if raw is None or raw == "":
                 continue

@@ -113,7 +113,7 @@ def ask(
         if mode not in modes:
             raise ValueError(f"unknown answering mode {mode!r}; choose one of {', '.join(modes)}")
         k_int = max(1, min(MAX_K, int(k)))
-        run = settings.replace(k=k_int, fetch_k=max(settings.fetch_k, k_int), answerer=mode)
+        run = settings.replace(k=k_int, answerer=mode)
         filters = Filters(publishers=tuple(publishers or ()), date_from=start, date_to=end)
         history = [(t.question, t.answer_text) for t in turns if t.answer_text is not None]
         text = ""
