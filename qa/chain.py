@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 
 from qa.backends import get_embedder
 from qa.config import Settings
+from qa.decision import DecisionModel
 from qa.extract import extract
 from qa.retrieve import retrieve
 from qa.store import open_index
@@ -110,6 +111,7 @@ def stream(
             found.query_vector,
             index,
             embedder,
+            DecisionModel.load(settings.decision_model),
             settings.abstain_below,
         )
         yield from re.findall(r"\S+\s*", final.text)
@@ -129,6 +131,9 @@ def stream(
         passages=tuple(final.passages or found.passages),
         removed=final.removed,
         notice=notice or final.notice,
+        short=final.short,
+        confidence=final.confidence,
+        near_miss=final.near_miss,
         timings_ms=timings,
     )
 

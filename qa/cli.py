@@ -88,6 +88,18 @@ def answer_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Seconds a generative answer may take before the extractive one is "
             "shown [env QA_LLM_TIMEOUT_S; 60].",
         ),
+        click.option(
+            "--decision-model",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Answer-or-abstain model (eval/train_decision.py) [env QA_DECISION_MODEL; "
+            "the shipped one].",
+        ),
+        click.option(
+            "--abstain-below",
+            type=click.FloatRange(0, 1),
+            help="Answer only when P(the quote answers) is at least this [env "
+            "QA_ABSTAIN_BELOW; the decision model's threshold].",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -336,7 +348,23 @@ def serve(
     type=click.Path(path_type=Path),
     help="Evaluate on SQuAD v1.1 instead (its 48 articles in a temporary store).",
 )
-@click.option("--limit", default=1000, show_default=True, help="SQuAD questions (seed 0).")
+@click.option(
+    "--squad2",
+    "squad2_path",
+    type=click.Path(path_type=Path),
+    help="Evaluate answer-or-abstain on a SQuAD 2.0 file (its articles in a temporary store).",
+)
+@click.option(
+    "--questions-from",
+    help="With --squad2: ask only about these articles (comma-separated titles); all indexed.",
+)
+@click.option(
+    "--distractors",
+    type=click.Path(path_type=Path),
+    help="Also run the dataset with these articles indexed beside the corpus (a folder, or a "
+    "SQuAD zip) and report the cases whose decision or cited sentence changed.",
+)
+@click.option("--limit", type=int, help="SQuAD questions (seed 0) [v1.1: 1000; v2.0: all].")
 @click.option(
     "--baseline",
     type=click.Choice(["naive"]),
@@ -370,7 +398,10 @@ def eval_command(
     dataset: Path,
     corpus: Path,
     squad_zip: Path | None,
-    limit: int,
+    squad2_path: Path | None,
+    questions_from: str | None,
+    distractors: Path | None,
+    limit: int | None,
     baseline: str | None,
     compare_paths: tuple[Path, Path] | None,
     fail_under: tuple[str, ...],
@@ -410,12 +441,28 @@ def eval_command(
         settings = make_settings(verbose, k=k, **flags)
         try:
             result, side_by_side = _run_eval(
-                settings, dataset, corpus, squad_zip, limit, baseline, console
+                settings,
+                dataset,
+                corpus,
+                squad_zip,
+                squad2_path,
+                questions_from,
+                distractors,
+                limit,
+                baseline,
+                console,
             )
         except ValueError as e:
             fail(str(e))
             return
     files = reports.write_reports(result, out)
+    curve = result.extra.pop("curve", None)
+    if curve is not None:
+        from qa.squad2 import write_curve_chart
+
+        png = files.chart.with_name(f"{files.chart.stem}-threshold.png")
+        chart = write_curve_chart(curve, result.extra["threshold"], png)
+        console.print(f"threshold chart: {chart}")
     data = result.to_dict() | ({"side_by_side": side_by_side} if side_by_side else {})
     if as_json:
         click.echo(json.dumps(side_by_side or data, indent=2, ensure_ascii=False))
@@ -424,6 +471,8 @@ def eval_command(
         console.print(reports.means_table(result))
         if side_by_side:
             console.print(reports.squad_table(side_by_side))
+        if "stability" in result.extra:
+            console.print(reports.stability_table(result.extra["stability"]))
         console.print(f"reports: {files.json}, {files.markdown}, {files.chart}")
     failures = check_fail_under(result.means, thresholds)
     for failure in failures:
@@ -437,7 +486,10 @@ def _run_eval(
     dataset: Path,
     corpus: Path,
     squad_zip: Path | None,
-    limit: int,
+    squad2_path: Path | None,
+    questions_from: str | None,
+    distractors: Path | None,
+    limit: int | None,
     baseline: str | None,
     console: Any,
 ) -> tuple[Any, dict[str, Any] | None]:
@@ -460,10 +512,30 @@ def _run_eval(
             from qa.squad import run_squad
 
             run = run_squad(
-                squad_zip, limit=limit, settings=settings, baseline=baseline, progress=progress
+                squad_zip,
+                limit=limit or 1000,
+                settings=settings,
+                baseline=baseline,
+                progress=progress,
             )
             return run.report, run.side_by_side()
+        if squad2_path is not None:
+            from qa.squad2 import run_squad2
+
+            only = [t.strip() for t in (questions_from or "").split(",") if t.strip()]
+            report, curve = run_squad2(
+                squad2_path, settings, limit=limit, questions_from=only, progress=progress
+            )
+            report.extra["curve"] = curve
+            return report, None
         cases = load_dataset(dataset)
+        if distractors is not None:
+            from qa.stability import run_with_distractors
+
+            report = run_with_distractors(
+                cases, corpus, distractors, settings, dataset=str(dataset), progress=progress
+            )
+            return report, None
         ingested = run_ingest([corpus], settings)
         if ingested.failed:
             console.print(f"[yellow]ingest: {ingested.summary()}")

@@ -57,7 +57,9 @@ class Settings:
     chunk_overlap_tokens: int = 40
     embed_batch_size: int = 32
     abstain_below: float | None = None
-    """Override the answerer's measured abstention threshold."""
+    """Override the decision model's threshold: answer when P(answers) is at least this."""
+    decision_model: Path | None = None
+    """A decision model file (`eval/train_decision.py`); None uses the one shipped with qa."""
     openai_base_url: str | None = None
     openai_api_key: str | None = field(default=None, repr=False)
     ollama_url: str | None = None
@@ -116,7 +118,7 @@ class Settings:
                 values[f.name] = int(raw)
             elif "float" in kind:
                 values[f.name] = float(raw)
-            elif f.name == "store_dir":
+            elif f.name in ("store_dir", "decision_model"):
                 values[f.name] = Path(raw)
             else:
                 values[f.name] = raw

@@ -64,18 +64,28 @@ SCORES = (
     "mrr@10",
     "em",
     "f1",
+    "short_em",
+    "short_f1",
     "contains",
     "contains_all",
     "citation_precision",
     "citation_recall",
     "abstention_precision",
     "abstention_recall",
+    "answerable_right",
+    "answerable_wrong",
+    "answerable_refused",
+    "unanswerable_abstained",
     "faithfulness_before",
     "faithfulness_after",
 )
-"""Metrics in [0, 1], higher is better: the ones `--fail-under` accepts. The faithfulness pair
-(share of a generated answer's sentences supported by their citations, before and after the
-grounding check, mean over answered cases) is scored only for generative answerers."""
+"""Metrics in [0, 1] (higher is better but for `answerable_wrong` and `answerable_refused`): the
+ones `--fail-under` accepts. `short_em`/`short_f1` score `Answer.short` (the quote when no short
+span stood out) against the references; the four `answerable_*`/`unanswerable_*` rates split
+the answer-or-abstain decision (an answer is right when it contains a reference). The
+faithfulness pair (share of a generated answer's sentences supported by their citations,
+before and after the grounding check, mean over answered cases) is scored only for generative
+answerers."""
 
 TIMES = ("latency_p50_ms", "latency_p95_ms", "retrieve_p50_ms", "retrieve_p95_ms")
 """Latency metrics in milliseconds, lower is better."""
@@ -98,6 +108,10 @@ class CaseResult:
     """Only the metrics that apply: no retrieval or answer scores for unanswerable cases."""
     latency_ms: float
     retrieve_ms: float | None = None
+    confidence: float = 0.0
+    near_miss: bool = False
+    cited: tuple[str, ...] = ()
+    """What the answer cites, as `source:start-end`."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +134,9 @@ class EvalReport:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EvalReport:
         """The report back from `to_dict()` output."""
-        cases = tuple(CaseResult(**c) for c in data["cases"])
+        cases = tuple(
+            CaseResult(**(c | {"cited": tuple(c.get("cited", ()))})) for c in data["cases"]
+        )
         return cls(**{**data, "cases": cases})
 
 
@@ -163,6 +179,12 @@ def score_case(
         scores["em"] = metrics.exact_match(prediction, case.answers)
         scores["f1"] = metrics.token_f1(prediction, case.answers)
         scores["contains"] = metrics.answer_contains(prediction, case.answers)
+        short = (answer.short or prediction) if answer.answered else ""
+        scores["short_em"] = metrics.exact_match(short, case.answers)
+        scores["short_f1"] = metrics.token_f1(short, case.answers)
+        scores["answerable_right"] = float(answer.answered and scores["contains"] > 0)
+        scores["answerable_wrong"] = float(answer.answered and scores["contains"] == 0)
+        scores["answerable_refused"] = float(not answer.answered)
         if case.required:
             scores["contains_all"] = metrics.contains_all(prediction, case.required)
         quotes = [c.quote for c in answer.citations] if answer.answered else []
@@ -171,6 +193,8 @@ def score_case(
                 quotes, case.evidence, case.answers
             )
         scores["citation_recall"] = metrics.citation_recall(quotes, case.evidence, case.answers)
+    else:
+        scores["unanswerable_abstained"] = float(not answer.answered)
     return CaseResult(
         id=case.id,
         kind=case.kind,
@@ -182,6 +206,9 @@ def score_case(
         scores=scores,
         latency_ms=latency_ms,
         retrieve_ms=answer.timings_ms.get("retrieve"),
+        confidence=answer.confidence,
+        near_miss=answer.near_miss,
+        cited=tuple(f"{c.source}:{c.start}-{c.end}" for c in answer.citations),
     )
 
 

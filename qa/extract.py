@@ -1,24 +1,27 @@
-"""The extractive answerer: the retrieved sentences that answer the question, quoted exactly.
+"""The extractive answerer: the retrieved sentence that answers the question, quoted exactly.
 
-Each sentence of the retrieved passages is scored by how close it is to the question in
-embedding space and by how much of the question's IDF-weighted vocabulary it covers. The best
-one (and a neighbour that covers question words the first misses) is the answer, quoted
-verbatim with a numbered citation. When even the best sentence is weakly supported the answer
-abstains: the threshold was set on SQuAD questions asked of a corpus that lacks their article
-(see `eval/calibrate_abstention.py`).
+Every sentence of the retrieved passages is a candidate; the most promising by the question's
+weighted words (`qa.text.weights`) are embedded and described by `qa.decision` features, and
+the fitted decision model gives each the probability that it answers. The likeliest is quoted
+verbatim with a numbered citation (with a neighbouring sentence when that one covers what it
+misses) and its `short` span picked out (`qa.short`); below the model's threshold the answer
+abstains, and when the best sentence matches all but a key term of the question it says what
+the corpus does say instead ("near miss"). Questions about an article itself (who wrote it,
+which outlet, when) are answered from its header lines, quoted like any sentence.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from qa.chunking import split_sentences
-from qa.store import STOPWORDS
+from qa.decision import DecisionModel, Match, describe, negation_mismatch
+from qa.header import header_answer
+from qa.question import Question, analyse
+from qa.short import new_spans, short_answer
+from qa.text import term_set, weights
 from qa.types import Answer, Citation, Passage
 
 if TYPE_CHECKING:
@@ -26,58 +29,32 @@ if TYPE_CHECKING:
     from qa.store import Index
 
 NOT_IN_CORPUS = "The corpus does not say: none of the indexed articles answers this question."
+NEAR_MISS = "The corpus does not say that. The closest it says:"
 
-COSINE_WEIGHT = 0.5
-COVERAGE_WEIGHT = 0.5
-ABSTAIN_BELOW = 0.44
-"""Support score under which the answerer abstains. Measured by eval/calibrate_abstention.py
-(SQuAD, 40 articles indexed, 1,500 questions of which 223 ask about the 8 left out): best F1
-of abstaining, 0.84 (precision 0.80, recall 0.89), abstaining on 4% of answerable questions."""
 SECOND_SENTENCE_GAIN = 0.25
-"""Share of the question's words a neighbouring sentence must add to be quoted too."""
-PRESELECT = 6
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
-
-    # The same Porter algorithm as SQLite FTS5's `porter` tokenizer, so document
-    # frequencies can be read from the keyword index.
-    return Stemmer.Stemmer("porter")
-
-
-def stems(text: str) -> list[str]:
-    """Porter stems of the content words of `text`, in order, without duplicates."""
-    words = [w for w in re.findall(r"[^\W_]+", text.lower()) if w not in STOPWORDS]
-    return list(dict.fromkeys(_stemmer().stemWords(words)))
+"""Share of the question's weight a neighbouring sentence must add to be quoted too."""
+PRESELECT = 8
+"""Sentences embedded and scored per question, the best by word coverage (~6 ms each)."""
+NEAR_MISS_COVERAGE = 0.5
+"""A refused best sentence covering this much of the question is shown as a near miss when
+it lacks or contradicts one of the question's key terms."""
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A sentence of a retrieved passage, with article offsets and scores."""
+    """A sentence of a retrieved passage, with article offsets, its match and probability."""
 
     passage: int
     start: int
     end: int
     text: str
-    cosine: float
-    coverage: float
-    covered: frozenset[str]
-
-    @property
-    def score(self) -> float:
-        return COSINE_WEIGHT * self.cosine + COVERAGE_WEIGHT * self.coverage
+    match: Match
+    features: tuple[float, ...]
+    probability: float = 0.0
 
 
-def candidates(
-    question: str,
-    passages: Sequence[Passage],
-    query_vector: Any,
-    index: Index,
-    embedder: Embedder,
-) -> list[Candidate]:
-    """Every distinct sentence of the passages, scored against the question."""
+def _spans(passages: Sequence[Passage]) -> list[tuple[int, int, int, str]]:
+    """(passage, start, end, text) of every distinct sentence, in passage order."""
     spans: list[tuple[int, int, int, str]] = []
     seen: set[tuple[str, int]] = set()
     for n, p in enumerate(passages):
@@ -87,27 +64,68 @@ def candidates(
                 continue  # overlapping chunks repeat sentences
             seen.add((c.source, c.start + a))
             spans.append((n, c.start + a, c.start + b, c.text[a:b]))
-    if not spans:
+    return spans
+
+
+def _has(term: str, words: frozenset[str]) -> bool:
+    """`term` or a close form of it ("armenia" / "armenian") is among `words`."""
+    if term in words:
+        return True
+    return len(term) >= 4 and any(
+        len(w) >= 4 and abs(len(w) - len(term)) <= 3 and (w.startswith(term) or term.startswith(w))
+        for w in words
+    )
+
+
+def candidates(
+    question: Question,
+    passages: Sequence[Passage],
+    query_vector: Any,
+    index: Index,
+    embedder: Embedder,
+) -> list[Candidate]:
+    """The most promising sentences of the passages, described for the decision model."""
+    spans = _spans(passages)
+    if not spans or not question.terms:
         return []
-    q = stems(question)
-    df = index.doc_freqs(q)
-    total = max(index.count(), 1)
-    idf = {t: math.log(1 + (total - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in q}
-    mass = sum(idf.values()) or 1.0
-    lexical = []
-    for *_, text in spans:
-        covered = frozenset(q).intersection(stems(text))
-        lexical.append((sum(idf[t] for t in covered) / mass, covered))
-    # Embedding every sentence costs ~6 ms each on 2 cores: embed only the most promising,
-    # by word coverage with a nudge for the passage's rank.
-    order = sorted(range(len(spans)), key=lambda i: -(lexical[i][0] + 0.1 / (1 + spans[i][0])))
+    weight = weights(list(question.terms), index.doc_freqs(question.terms), index.count())
+    mass = sum(weight.values()) or 1.0
+    words = [term_set(text) for *_, text in spans]
+
+    def coverage(found: frozenset[str]) -> float:
+        return sum(w for t, w in weight.items() if _has(t, found)) / mass
+
+    first = [coverage(w) + 0.1 / (1 + spans[i][0]) for i, w in enumerate(words)]
+    order = sorted(range(len(spans)), key=lambda i: (-first[i], i))
     keep = sorted(order[:PRESELECT])
     vectors = embedder.embed([spans[i][3] for i in keep])
     cosines = vectors @ query_vector
     out = []
     for i, cos in zip(keep, cosines, strict=True):
         n, a, b, text = spans[i]
-        out.append(Candidate(n, a, b, text, float(cos), lexical[i][0], lexical[i][1]))
+        found = words[i]
+        near = [words[j] for j in (i - 1, i + 1) if 0 <= j < len(spans) and spans[j][0] == n]
+        covered = frozenset(t for t in question.terms if _has(t, found))
+        missing = [weight[t] for t in question.terms if t not in covered]
+        keys = question.key_terms
+        p = passages[n]
+        match = Match(
+            cosine=float(cos),
+            coverage=coverage(found),
+            context_coverage=coverage(found.union(*near)),
+            covered=covered,
+            missing_weight=max(missing, default=0.0),
+            key_missing=sum(not _has(t, found) for t in keys) / len(keys) if keys else 0.0,
+            name_missing=any(not _has(t, found) for t in (*question.names, *question.quoted)),
+            number_missing=any(not _has(t, found) for t in (*question.numbers, *question.dates)),
+            type_found=bool(new_spans(question, text)),
+            negation_mismatch=negation_mismatch(question, text),
+            passage_rank=n,
+            dense_similarity=p.dense_similarity,
+            keyword_rank=p.keyword_rank,
+            lead=first[i] - max((first[j] for j in keep if j != i), default=0.0),
+        )
+        out.append(Candidate(n, a, b, text, match, tuple(describe(question, match))))
     return out
 
 
@@ -118,30 +136,77 @@ def extract(
     query_vector: Any,
     index: Index,
     embedder: Embedder,
-    abstain_below: float | None = None,
+    model: DecisionModel,
+    threshold: float | None = None,
 ) -> Answer:
-    """The extractive Answer to `question` from `passages`."""
-    threshold = ABSTAIN_BELOW if abstain_below is None else abstain_below
+    """The extractive Answer to `question` from `passages` (searched as `query`)."""
+    threshold = model.threshold if threshold is None else threshold
+    common: dict[str, Any] = {"query": query, "passages": tuple(passages)}
     # The standalone query: a follow-up's own words ("where did he post it?") say too little.
-    found = candidates(query, passages, query_vector, index, embedder)
-    if not found:
-        return Answer(question, NOT_IN_CORPUS, False, query=query, passages=tuple(passages))
-    ranked = sorted(found, key=lambda c: (-c.score, c.passage, c.start))
-    best = ranked[0]
-    if best.score < threshold:
-        return Answer(question, NOT_IN_CORPUS, False, query=query, passages=tuple(passages))
+    asked = analyse(query)
+    if asked.asks_header:
+        found = header_answer(asked, passages, index)
+        if found is not None:
+            citation, short, confidence = found
+            text = f"{citation.quote} [1]"
+            return Answer(
+                question, text, True, (citation,), short=short, confidence=confidence, **common
+            )
+    scored = [
+        replace(c, probability=model.probability(c.features))
+        for c in candidates(asked, passages, query_vector, index, embedder)
+    ]
+    if not scored:
+        return Answer(question, NOT_IN_CORPUS, False, **common)
+    best = max(scored, key=lambda c: (c.probability, -c.passage, -c.start))
+    if best.probability < threshold:
+        return _refusal(question, asked, best, passages, common)
     chosen = [best]
-    second = _neighbour(best, found, query)
+    second = _neighbour(best, scored, asked)
     if second is not None:
         chosen = sorted([best, second], key=lambda c: c.start)
     citation = Citation.quoting(1, passages[best.passage], chosen[0].start, chosen[-1].end)
-    text = f"{citation.quote} [1]"
-    return Answer(question, text, True, (citation,), query=query, passages=tuple(passages))
+    span = short_answer(asked, best.text)
+    short = best.text[span[0] : span[1]] if span else ""
+    return Answer(
+        question,
+        f"{citation.quote} [1]",
+        True,
+        (citation,),
+        short=short,
+        confidence=best.probability,
+        **common,
+    )
 
 
-def _neighbour(best: Candidate, found: Sequence[Candidate], question: str) -> Candidate | None:
+def _refusal(
+    question: str,
+    asked: Question,
+    best: Candidate,
+    passages: Sequence[Passage],
+    common: dict[str, Any],
+) -> Answer:
+    """ "The corpus does not say", or a near miss: what it says instead, cited."""
+    m = best.match
+    differs = m.key_missing > 0 or m.negation_mismatch
+    if m.coverage >= NEAR_MISS_COVERAGE and differs:
+        citation = Citation.quoting(1, passages[best.passage], best.start, best.end)
+        text = f"{NEAR_MISS} “{citation.quote}” [1]"
+        return Answer(
+            question,
+            text,
+            False,
+            (citation,),
+            confidence=best.probability,
+            near_miss=True,
+            **common,
+        )
+    return Answer(question, NOT_IN_CORPUS, False, confidence=best.probability, **common)
+
+
+def _neighbour(best: Candidate, found: Sequence[Candidate], asked: Question) -> Candidate | None:
     """The sentence next to `best` if it covers enough of what `best` misses."""
-    missing = set(stems(question)) - best.covered
+    missing = set(asked.terms) - best.match.covered
     if not missing:
         return None
     same = [c for c in found if c.passage == best.passage and c is not best]
@@ -150,7 +215,7 @@ def _neighbour(best: Candidate, found: Sequence[Candidate], question: str) -> Ca
     near = ([max(before, key=lambda c: c.end)] if before else []) + (
         [min(after, key=lambda c: c.start)] if after else []
     )
-    share = len(stems(question)) or 1
-    gains = [(len(missing & c.covered) / share, c) for c in near]
+    share = len(asked.terms) or 1
+    gains = [(len(missing & c.match.covered) / share, c) for c in near]
     gains = [(g, c) for g, c in gains if g >= SECOND_SENTENCE_GAIN]
     return max(gains, key=lambda gc: gc[0])[1] if gains else None

@@ -179,7 +179,7 @@ def _plan(
     key = chunking.article_key(article, sig)
     stored = index.stored(article.source)
     if stored is not None and stored.key == key:
-        index.touch(article.source, stat.st_size, stat.st_mtime_ns)
+        index.touch(article.source, stat.st_size, stat.st_mtime_ns, _header(article))
         report.unchanged.append(article.source)
         return None
     text_hash = hashlib.sha256(article.text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
@@ -214,8 +214,14 @@ def _plan(
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
         "chunks": len(chunks),
+        "header": _header(article),
     }
     return _Work(row, chunks, replacing=stored is not None)
+
+
+def _header(article: Article) -> str:
+    """The text before the body (a byline, a date line, front matter), kept for citations."""
+    return article.text[: article.body_start]
 
 
 def _batches(work: list[_Work]) -> list[list[_Work]]:

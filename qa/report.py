@@ -127,6 +127,25 @@ def squad_table(side_by_side: Mapping[str, Mapping[str, float]]) -> Table:
     return table
 
 
+def stability_table(stability: Mapping[str, Any]) -> Table:
+    """The cases whose decision or cited sentence changed once distractors were indexed."""
+    from rich.table import Table
+
+    table = Table(
+        title=(
+            f"with {stability['distractor_articles']} distractor articles: "
+            f"{stability['kept_decision']:.1%} of {stability['cases']} cases kept their decision, "
+            f"{stability['kept_citation']:.1%} of {stability['answered_both']} answered both "
+            "times kept their cited sentence"
+        )
+    )
+    for column in ("id", "changed", "before", "after"):
+        table.add_column(column, overflow="fold")
+    for c in stability["changes"]:
+        table.add_row(c["id"], c["what"], c["before"][:80], c["after"][:80])
+    return table
+
+
 def to_markdown(report: EvalReport, chart_name: str | None = None) -> str:
     """The report as Markdown: settings, means, then one row per case."""
     lines = [f"# Evaluation: {report.name}", ""]

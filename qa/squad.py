@@ -68,7 +68,10 @@ def _file_name(number: int, title: str) -> str:
 
 
 def load_squad(zip_path: Path | str) -> list[SquadArticle]:
-    """The articles of a SQuAD v1.1 JSON (zipped or plain), in file order."""
+    """The articles of a SQuAD v1.1 or v2.0 JSON (zipped or plain), in file order.
+
+    SQuAD 2.0's unanswerable questions (`is_impossible`) become cases with `answerable=False`.
+    """
     path = Path(zip_path)
     try:
         if path.suffix == ".zip":
@@ -91,7 +94,8 @@ def load_squad(zip_path: Path | str) -> list[SquadArticle]:
                 id=qa["id"],
                 question=qa["question"],
                 answers=tuple(dict.fromkeys(a["text"] for a in qa["answers"])),
-                kind="squad",
+                answerable=not qa.get("is_impossible", False),
+                kind="unanswerable" if qa.get("is_impossible", False) else "squad",
                 source=file_name,
             )
             for paragraph in entry["paragraphs"]

@@ -15,12 +15,13 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from qa.config import Settings
+from qa.text import adjacent_catenations, search_terms
+from qa.text import terms as text_terms
 from qa.types import Chunk, Filters
 
 if TYPE_CHECKING:
@@ -33,79 +34,30 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
     source TEXT PRIMARY KEY, path TEXT NOT NULL, key TEXT NOT NULL, text_hash TEXT NOT NULL,
     title TEXT, date TEXT, publisher TEXT, author TEXT, url TEXT,
-    size INTEGER, mtime_ns INTEGER, chunks INTEGER NOT NULL);
+    size INTEGER, mtime_ns INTEGER, chunks INTEGER NOT NULL, header TEXT);
 CREATE INDEX IF NOT EXISTS articles_path ON articles(path);
 CREATE INDEX IF NOT EXISTS articles_text_hash ON articles(text_hash);
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, source TEXT NOT NULL,
     idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
-    title TEXT, date TEXT, date_int INTEGER, publisher TEXT, author TEXT, page INTEGER);
+    title TEXT, date TEXT, date_int INTEGER, publisher TEXT, author TEXT, page INTEGER,
+    terms TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    text, content='chunks', content_rowid='rowid', tokenize='porter unicode61');
-CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts(rowid, text) VALUES (new.rowid, new.text); END;
-CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES('delete', old.rowid, old.text); END;
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
 CREATE TABLE IF NOT EXISTS pending (id TEXT PRIMARY KEY);
 """
 
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "he",
-        "her",
-        "his",
-        "how",
-        "i",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "she",
-        "that",
-        "the",
-        "their",
-        "them",
-        "they",
-        "this",
-        "those",
-        "to",
-        "was",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-    ]
-)
+KEYWORD_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    terms, content='chunks', content_rowid='rowid', tokenize="ascii tokenchars '.'");
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, terms) VALUES (new.rowid, new.terms); END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, terms) VALUES('delete', old.rowid, old.terms); END;
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
+"""
+KEYWORD_VERSION = "2"
+"""Version 2: the index holds `qa.text.terms()` of each chunk (our stems and compound
+catenations) rather than FTS5's own Porter tokens of the text."""
 
 
 SELECTIVE_SHARE = 0.2
@@ -169,6 +121,7 @@ class Index:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._keyword_schema()
         self._check_embedder()
         self._collection: Any = None
         # count() and doc_freqs() are read on every question and cost ms at 100,000 chunks;
@@ -187,6 +140,37 @@ class Index:
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+    def _keyword_schema(self) -> None:
+        """Create the keyword index, or rebuild one written by an older version from the chunks."""
+        if self._meta("keyword_version") == KEYWORD_VERSION:
+            return
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(chunks)")}
+        article_columns = {r[1] for r in self._db.execute("PRAGMA table_info(articles)")}
+        with self._db:
+            if "header" not in article_columns:
+                # Older ledgers did not keep headers: have the next ingest read every file
+                # again (an unchanged article is not re-embedded; `touch` stores its header).
+                self._db.execute("ALTER TABLE articles ADD COLUMN header TEXT")
+                self._db.execute("UPDATE articles SET size=-1")
+            if "terms" not in columns:
+                self._db.execute("ALTER TABLE chunks ADD COLUMN terms TEXT NOT NULL DEFAULT ''")
+            for trigger in ("chunks_ai", "chunks_ad"):
+                self._db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+            self._db.execute("DROP TABLE IF EXISTS chunks_vocab")
+            self._db.execute("DROP TABLE IF EXISTS chunks_fts")
+            rows = self._db.execute("SELECT rowid, text FROM chunks").fetchall()
+            if rows:
+                log.info("rebuilding the keyword index of %d chunks", len(rows))
+            self._db.executemany(
+                "UPDATE chunks SET terms=? WHERE rowid=?",
+                [(" ".join(text_terms(t)), r) for r, t in rows],
+            )
+            self._db.executescript(KEYWORD_SCHEMA)
+            self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('keyword_version', ?)", (KEYWORD_VERSION,)
+            )
 
     def _check_embedder(self) -> None:
         stored = self._meta("embedder")
@@ -301,6 +285,18 @@ class Index:
         ).fetchall()
         return [ArticleInfo(*row) for row in rows]
 
+    def headers(self, sources: Sequence[str]) -> dict[str, str]:
+        """The header text (before the body) of each of these articles that has one."""
+        wanted = list(dict.fromkeys(sources))
+        if not wanted:
+            return {}
+        rows = self._db.execute(
+            f"SELECT source, header FROM articles WHERE source IN ({','.join('?' * len(wanted))})"
+            " AND header IS NOT NULL AND header != ''",
+            wanted,
+        ).fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+
     def publishers(self) -> list[str]:
         rows = self._db.execute(
             "SELECT DISTINCT publisher FROM articles WHERE publisher IS NOT NULL ORDER BY 1"
@@ -363,10 +359,13 @@ class Index:
         Only chunks holding at least one selective query term are ranked (see
         `SELECTIVE_SHARE`); every query term still counts in their scores.
         """
-        words = [t for t in re.findall(r"\w+", query.lower()) if t not in STOPWORDS]
-        terms = list(dict.fromkeys(words))
+        terms = search_terms(query)
         if not terms:
             return []
+        # "cease fire" in the question finds "ceasefire" in the text (the index holds it).
+        joined = [t for t in adjacent_catenations(query) if t not in terms]
+        if joined:
+            terms += list(self.doc_freqs(joined))
         match = _fts_any(terms)
         with self._lock:
             selective = self._selective(terms) if self.count() >= SELECTIVE_FROM else []
@@ -390,13 +389,12 @@ class Index:
 
     def _selective(self, terms: Sequence[str]) -> list[str]:
         """The terms found in at least one chunk and at most SELECTIVE_SHARE of them."""
-        stems = _stemmer().stemWords(list(terms))
-        df = self.doc_freqs(stems)
+        df = self.doc_freqs(terms)
         limit = SELECTIVE_SHARE * self.count()
-        return [t for t, s in zip(terms, stems, strict=True) if 0 < df.get(s, 0) <= limit]
+        return [t for t in terms if 0 < df.get(t, 0) <= limit]
 
     def doc_freqs(self, stems: Sequence[str]) -> dict[str, int]:
-        """How many chunks hold each (Porter-stemmed, lower-case) term."""
+        """How many chunks hold each term (a `qa.text` stem); terms in none are left out."""
         with self._lock:
             self._check_fresh()
             missing = list(dict.fromkeys(t for t in stems if t not in self._df))
@@ -460,14 +458,15 @@ class Index:
                     self._db.execute("DELETE FROM articles WHERE source=?", (row["source"],))
                 self._db.executemany(
                     "INSERT INTO articles (source, path, key, text_hash, title, date, publisher,"
-                    " author, url, size, mtime_ns, chunks) VALUES (:source, :path, :key,"
+                    " author, url, size, mtime_ns, chunks, header) VALUES (:source, :path, :key,"
                     " :text_hash, :title, :date, :publisher, :author, :url, :size, :mtime_ns,"
-                    " :chunks)",
+                    " :chunks, :header)",
                     [row for row, _, _ in items],
                 )
                 self._db.executemany(
                     "INSERT INTO chunks (id, source, idx, start, end, text, title, date,"
-                    " date_int, publisher, author, page) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " date_int, publisher, author, page, terms)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [_chunk_row(c) for c in chunks],
                 )
                 self._db.executemany(
@@ -495,11 +494,12 @@ class Index:
             self._changed()
             return len(ids)
 
-    def touch(self, source: str, size: int, mtime_ns: int) -> None:
-        """Record a new size/mtime for an article whose content did not change."""
+    def touch(self, source: str, size: int, mtime_ns: int, header: str) -> None:
+        """Record a new size/mtime (and the header) of an article whose content did not change."""
         with self._db:
             self._db.execute(
-                "UPDATE articles SET size=?, mtime_ns=? WHERE source=?", (size, mtime_ns, source)
+                "UPDATE articles SET size=?, mtime_ns=?, header=? WHERE source=?",
+                (size, mtime_ns, header, source),
             )
 
     def _journal(self, ids: Iterable[str]) -> None:
@@ -577,14 +577,6 @@ def _fts_any(terms: Sequence[str]) -> str:
     return " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
-
-    # Porter, as SQLite FTS5's `porter` tokenizer stems the indexed text.
-    return Stemmer.Stemmer("porter")
-
-
 def _chunk_row(c: Chunk) -> tuple[Any, ...]:
     return (
         c.id,
@@ -599,6 +591,7 @@ def _chunk_row(c: Chunk) -> tuple[Any, ...]:
         c.publisher,
         c.author,
         c.page,
+        " ".join(text_terms(c.text)),
     )
 
 

@@ -147,6 +147,13 @@ class Answer:
     """Generated sentences dropped by the grounding check."""
     notice: str = ""
     """A note for the user, e.g. that a generative backend failed and the answer is extractive."""
+    short: str = ""
+    """The span of the quote that answers (a year, a count, a name), when one stands out."""
+    confidence: float = 0.0
+    """Probability, in [0, 1], that the quoted sentence answers the question (`qa.decision`);
+    for an abstention, that of the best sentence that was refused."""
+    near_miss: bool = False
+    """Abstained, but the corpus says something close; `text` and `citations` say what."""
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
