@@ -25,6 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = "000_597cfd3371608b94.txt"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--readme-screenshot",
+        metavar="PATH",
+        help="also save the browser test's picture of an answer here (scripts/screenshot)",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _in_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
     # Sources are shown relative to the working directory, as a user running `qa` sees them.

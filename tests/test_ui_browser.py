@@ -2,14 +2,16 @@
 
 The server ingests corpus/ into a temporary store and runs in a subprocess, exactly as a user
 starts it; Playwright drives Debian's /usr/bin/chromium (no `playwright install`). Each test
-opens its own browser context, i.e. its own Gradio session. Screenshots go to
-tests/artifacts/ (the UN-resolutions one also to docs/screenshot.png, for the README).
+opens its own browser context, i.e. its own Gradio session. Screenshots go to each test's
+temporary folder; `scripts/screenshot` runs the UN-resolutions test with
+`--readme-screenshot docs/screenshot.png` to refresh the README's picture.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +31,6 @@ from playwright.sync_api import (  # noqa: E402
     sync_playwright,
 )
 
-ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -131,9 +132,8 @@ def upload(page: Page, files: list[FilePayload]) -> Locator:
     return report
 
 
-def shot(page: Page, name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
+def shot(page: Page, folder: Path, name: str) -> Path:
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path))
     return path
 
@@ -142,7 +142,19 @@ def text_file(name: str, text: str) -> FilePayload:
     return {"name": name, "mimeType": "text/plain", "buffer": text.encode("utf-8")}
 
 
-def test_un_question_cites_the_resolutions_with_the_quote_highlighted(page: Page) -> None:
+def test_serve_prints_the_url_to_open_and_no_share_hint(server: Server) -> None:
+    line = f"qa is serving the chat: open {server.url} (Ctrl+C stops it)"
+    deadline = time.monotonic() + 30  # the app answers a moment before launch() returns
+    while line not in server.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    out = server.log.read_text()
+    assert line in out
+    assert "share=True" not in out
+
+
+def test_un_question_cites_the_resolutions_with_the_quote_highlighted(
+    page: Page, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     answer = ask(page, UN_QUESTION)
     expect(answer).to_contain_text("822, 853, 874 and 884")
     marker = answer.locator("a.qa-cite", has_text="[1]")
@@ -154,13 +166,14 @@ def test_un_question_cites_the_resolutions_with_the_quote_highlighted(page: Page
     expect(card.locator(".qa-meta")).to_contain_text("000_597cfd3371608b94.txt")
     expect(card.locator(".qa-meta")).to_contain_text("2020-04-01")
     expect(card.locator("mark")).to_contain_text("resolutions (822, 853, 874 and 884)")
-    path = shot(page, "un_resolutions")
-    (ROOT / "docs").mkdir(exist_ok=True)
-    (ROOT / "docs" / "screenshot.png").write_bytes(path.read_bytes())
+    path = shot(page, tmp_path, "un_resolutions")
+    readme_picture = request.config.getoption("--readme-screenshot")
+    if readme_picture:
+        Path(readme_picture).write_bytes(path.read_bytes())
 
 
 def test_follow_up_shows_the_query_searched_and_markers_bring_sources_into_view(
-    page: Page,
+    page: Page, tmp_path: Path
 ) -> None:
     first = ask(page, "Which group mediates the conflict?")
     expect(first).to_contain_text("Minsk Group")
@@ -169,7 +182,7 @@ def test_follow_up_shows_the_query_searched_and_markers_bring_sources_into_view(
     query = second.locator(".qa-query")
     expect(query).to_contain_text("Which group mediates the conflict?")
     expect(query).to_contain_text("co-chairs it?")
-    shot(page, "follow_up")
+    shot(page, tmp_path, "follow_up")
 
     # The first answer's sources are now collapsed under "Earlier"; its [1] opens them.
     earlier = page.locator("#qa-sources #src-1-1")
@@ -178,17 +191,17 @@ def test_follow_up_shows_the_query_searched_and_markers_bring_sources_into_view(
     expect(earlier).to_be_visible()
     expect(earlier).to_be_in_viewport()
     assert len(page.context.pages) == 1, "a marker must not open a new tab"
-    shot(page, "marker_clicked")
+    shot(page, tmp_path, "marker_clicked")
 
 
-def test_unanswerable_question_says_so_plainly(page: Page) -> None:
+def test_unanswerable_question_says_so_plainly(page: Page, tmp_path: Path) -> None:
     from qa.extract import NOT_IN_CORPUS
 
     answer = ask(page, "What was the voter turnout in those elections?")
     expect(answer).to_have_class("qa-answer qa-abstain")
     expect(answer.locator(".qa-text")).to_have_text(NOT_IN_CORPUS)
     expect(page.locator("#qa-sources .qa-no-sources")).to_be_visible()
-    shot(page, "not_in_corpus")
+    shot(page, tmp_path, "not_in_corpus")
 
 
 def test_example_question_and_separate_sessions(
@@ -210,7 +223,9 @@ def test_example_question_and_separate_sessions(
     expect(page.locator("#qa-sources .qa-sources-empty")).to_be_visible()
 
 
-def test_uploaded_article_is_listed_and_answers_questions(page: Page, server: Server) -> None:
+def test_uploaded_article_is_listed_and_answers_questions(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
     article = (
         "date 2024-05-06 By Harbour Gazette\n\nBy Jane Doe\n\n"
         "The lighthouse keeper Marta Quintela repainted the Farol da Guia tower in cobalt "
@@ -224,7 +239,7 @@ def test_uploaded_article_is_listed_and_answers_questions(page: Page, server: Se
     expect(table).to_contain_text("Harbour Gazette")
     expect(table).to_contain_text("2024-05-06")
     assert (server.uploads / "lighthouse.txt").read_text() == article
-    shot(page, "library_upload")
+    shot(page, tmp_path, "library_upload")
 
     page.get_by_role("tab", name="Chat").click()
     answer = ask(page, "What colour did Marta Quintela paint the lighthouse tower?")
@@ -233,7 +248,7 @@ def test_uploaded_article_is_listed_and_answers_questions(page: Page, server: Se
 
 
 def test_bad_and_unsupported_files_are_reported_and_change_nothing_else(
-    page: Page, server: Server
+    page: Page, server: Server, tmp_path: Path
 ) -> None:
     good = "date 2024-02-03 By Valley Post\n\nThe Orrin Valley ferry resumed service on Monday.\n"
     files: list[FilePayload] = [
@@ -256,10 +271,10 @@ def test_bad_and_unsupported_files_are_reported_and_change_nothing_else(
         for p in server.uploads.iterdir()
         if p.name in {"broken.txt", "tool.exe", "ferry.txt"}
     ) == ["ferry.txt"]
-    shot(page, "bad_upload")
+    shot(page, tmp_path, "bad_upload")
 
 
-def test_article_markup_is_shown_as_text_and_never_runs(page: Page) -> None:
+def test_article_markup_is_shown_as_text_and_never_runs(page: Page, tmp_path: Path) -> None:
     article = (
         "date 2024-07-08 By Quay Chronicle\n\n"
         'Pranksters hung a banner reading <img src=x onerror="window.__pwned=2"> at the quay.\n\n'
@@ -276,7 +291,7 @@ def test_article_markup_is_shown_as_text_and_never_runs(page: Page) -> None:
     expect(sources).to_contain_text("<script>window.__pwned=1</script>")
     expect(sources).to_contain_text('<img src=x onerror="window.__pwned=2">')
     assert page.locator("#qa-sources script, #qa-sources img, #qa-chat .qa-answer img").count() == 0
-    shot(page, "markup_as_text")
+    shot(page, tmp_path, "markup_as_text")
     page.get_by_role("tab", name="Library").click()
     expect(page.locator("#qa-articles")).to_contain_text("Pranksters")
     assert page.evaluate("typeof window.__pwned") == "undefined"
@@ -294,7 +309,7 @@ def test_upload_name_with_dot_dot_lands_inside_the_upload_folder(
     assert [p for p in server.store.rglob("evil.txt")] == [server.uploads / "evil.txt"]
 
 
-def test_date_filters_are_validated_and_applied(page: Page) -> None:
+def test_date_filters_are_validated_and_applied(page: Page, tmp_path: Path) -> None:
     page.get_by_role("tab", name="Settings").click()
     date_from = page.locator("#qa-date-from input, #qa-date-from textarea")
     date_from.fill("2020-13-01")
@@ -313,4 +328,4 @@ def test_date_filters_are_validated_and_applied(page: Page) -> None:
     page.get_by_role("tab", name="Chat").click()
     filtered = ask(page, UN_QUESTION)
     expect(filtered).to_have_class("qa-answer qa-abstain")
-    shot(page, "date_filter")
+    shot(page, tmp_path, "date_filter")
