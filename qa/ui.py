@@ -17,7 +17,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +26,14 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import gradio as gr
 
+from qa import ui_chat
 from qa import ui_format as fmt
 from qa.backends import ANSWERERS
-from qa.chain import stream
 from qa.config import Settings
 from qa.ingest import IngestBusy, ingest
 from qa.loaders import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES
 from qa.store import open_index
-from qa.types import Answer, Filters, IngestReport, Problem
+from qa.types import IngestReport, Problem
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,6 @@ MAX_UPLOAD_BYTES = DEFAULT_MAX_BYTES
 """Per file; the same limit the loaders apply to files they read."""
 CONCURRENCY = 4
 """Events run at once: retrieval is CPU-bound on a small machine, more would only queue."""
-MAX_K = 20
 EXAMPLES = (
     "Which UN resolutions demand withdrawal?",
     "Which group mediates the conflict?",
@@ -53,93 +51,12 @@ EXAMPLES = (
 ARTICLE_HEADERS = ["Title", "Date", "Publisher", "Chunks", "File"]
 
 
-@dataclass(frozen=True)
-class Turn:
-    """One question and what the UI showed for it, kept per browser session."""
-
-    question: str
-    message: str
-    """The assistant message's HTML."""
-    answer_text: str | None = None
-    """The answer's plain text, for follow-ups; None when answering failed."""
-    sources: str | None = None
-    """The source cards' HTML; None when answering failed."""
-
-
 def answer_modes(settings: Settings) -> list[str]:
     """The answering backends a user may pick: concrete names only, never a typed-in path."""
     modes = [name for name in ANSWERERS if "<" not in name]
     if settings.answerer not in modes:
         modes.append(settings.answerer)
     return modes
-
-
-def messages(turns: Sequence[Turn]) -> list[dict[str, str]]:
-    """The chatbot's value for these turns."""
-    out: list[dict[str, str]] = []
-    for t in turns:
-        out.append({"role": "user", "content": fmt.format_question(t.question)})
-        out.append({"role": "assistant", "content": t.message})
-    return out
-
-
-def sources_panel(turns: Sequence[Turn]) -> str:
-    return fmt.format_sources_panel([(t.question, t.sources) for t in turns if t.sources])
-
-
-def ask(
-    question: str,
-    turns: list[Turn],
-    settings: Settings,
-    modes: Sequence[str],
-    k: float,
-    mode: str,
-    publishers: Sequence[str] | None,
-    date_from: str,
-    date_to: str,
-) -> Iterator[tuple[str, list[dict[str, str]], str, list[Turn]]]:
-    """Answer one question in a session: yields (textbox, chat, sources, turns) as it streams."""
-    question = (question or "").strip()
-    if not question:
-        yield "", messages(turns), sources_panel(turns), turns
-        return
-    number = len(turns) + 1
-    pending = [*messages(turns), {"role": "user", "content": fmt.format_question(question)}]
-    waiting = {"role": "assistant", "content": fmt.format_partial("")}
-    yield "", [*pending, waiting], sources_panel(turns), turns
-    final: Answer | None = None
-    try:
-        start, end = fmt.parse_date_range(date_from, date_to)
-        if mode not in modes:
-            raise ValueError(f"unknown answering mode {mode!r}; choose one of {', '.join(modes)}")
-        k_int = max(1, min(MAX_K, int(k)))
-        run = settings.replace(k=k_int, answerer=mode)
-        filters = Filters(publishers=tuple(publishers or ()), date_from=start, date_to=end)
-        history = [(t.question, t.answer_text) for t in turns if t.answer_text is not None]
-        text = ""
-        for piece in stream(question, history, settings=run, filters=filters):
-            if isinstance(piece, Answer):
-                final = piece
-            else:
-                text += piece
-                partial = {"role": "assistant", "content": fmt.format_partial(text)}
-                yield "", [*pending, partial], sources_panel(turns), turns
-        if final is None:
-            raise RuntimeError("the answerer returned no answer")
-        turn = Turn(
-            question,
-            fmt.format_answer(final, number),
-            final.text,
-            fmt.format_sources(final, number),
-        )
-    except Exception as e:  # the UI shows any failure as a message, not a trace
-        if isinstance(e, ValueError):
-            log.info("question %r refused: %s", question, e)
-        else:
-            log.exception("answering %r failed", question)
-        turn = Turn(question, fmt.format_error(f"Could not answer: {e}"))
-    turns = [*turns, turn]
-    yield "", messages(turns), sources_panel(turns), turns
 
 
 def library(settings: Settings) -> tuple[list[list[Any]], list[str], str]:
@@ -265,7 +182,9 @@ def build_app(settings: Settings, *, upload_dir: Path | None = None) -> gr.Block
     modes = answer_modes(settings)
 
     with gr.Blocks(title="qa: ask your articles") as demo:
-        turns = gr.State([])
+        # Copied for each browser session. Not a callable: Gradio would also call it on page
+        # load and could replace a Chat that already holds the first question.
+        chat = gr.State(ui_chat.Chat())
         gr.Markdown("## qa: questions answered from your articles, every answer with its sources")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
@@ -292,7 +211,10 @@ def build_app(settings: Settings, *, upload_dir: Path | None = None) -> gr.Block
                 with gr.Column(scale=2, elem_id="qa-sources-column"):
                     gr.Markdown("### Sources")
                     sources = gr.HTML(
-                        sources_panel([]), elem_id="qa-sources", js_on_load=None, max_height=640
+                        fmt.format_sources_panel([]),
+                        elem_id="qa-sources",
+                        js_on_load=None,
+                        max_height=640,
                     )
             with gr.Tab("Library", id="library"):
                 library_note = gr.HTML(elem_id="qa-library-note")
@@ -314,7 +236,12 @@ def build_app(settings: Settings, *, upload_dir: Path | None = None) -> gr.Block
                 refresh = gr.Button("Refresh", size="sm")
             with gr.Tab("Settings", id="settings"):
                 k = gr.Slider(
-                    1, MAX_K, value=settings.k, step=1, label="Passages to retrieve", elem_id="qa-k"
+                    1,
+                    ui_chat.MAX_K,
+                    value=settings.k,
+                    step=1,
+                    label="Passages to retrieve",
+                    elem_id="qa-k",
                 )
                 mode = gr.Dropdown(
                     modes, value=settings.answerer, label="Answering mode", elem_id="qa-mode"
@@ -336,16 +263,43 @@ def build_app(settings: Settings, *, upload_dir: Path | None = None) -> gr.Block
                     )
                 date_note = gr.HTML(elem_id="qa-date-note")
 
-        def on_ask(
-            q: str,
-            ts: list[Turn],
+        def on_send(
+            text: str | None,
+            chat_: ui_chat.Chat,
             k_: float,
             mode_: str,
             pubs: list[str] | None,
-            d_from: str,
-            d_to: str,
+            d_from: str | None,
+            d_to: str | None,
+        ) -> tuple[str, Any]:
+            # Not queued: the box clears and the question shows as waiting at once, even
+            # while this session's previous answer streams.
+            sent = ui_chat.Question(
+                text or "", k_, mode_, tuple(pubs or ()), d_from or "", d_to or ""
+            )
+            ui_chat.take(sent, chat_)
+            return "", ui_chat.messages(chat_)
+
+        def on_answer(chat_: ui_chat.Chat) -> Iterator[Any]:
+            shown = False
+            for _ in ui_chat.answer_waiting(chat_, settings, modes):
+                shown = True
+                yield ui_chat.messages(chat_), ui_chat.sources_panel(chat_)
+            if not shown:  # this session's running answer takes the new question next
+                yield gr.skip(), gr.skip()
+
+        def on_ask(
+            text: str | None,
+            chat_: ui_chat.Chat,
+            k_: float,
+            mode_: str,
+            pubs: list[str] | None,
+            d_from: str | None,
+            d_to: str | None,
         ) -> Iterator[Any]:
-            yield from ask(q, ts, settings, modes, k_, mode_, pubs, d_from, d_to)
+            yield *on_send(text, chat_, k_, mode_, pubs, d_from, d_to), ui_chat.sources_panel(chat_)
+            for _ in ui_chat.answer_waiting(chat_, settings, modes):
+                yield "", ui_chat.messages(chat_), ui_chat.sources_panel(chat_)
 
         def on_library() -> tuple[list[list[Any]], Any, str]:
             rows, pubs, note = library(settings)
@@ -366,21 +320,41 @@ def build_app(settings: Settings, *, upload_dir: Path | None = None) -> gr.Block
                 return fmt.format_message(str(e), "error")
             return ""
 
-        def on_example(evt: gr.SelectData) -> str:
-            return str(evt.value.get("text", "")) if isinstance(evt.value, dict) else ""
+        def on_example(
+            evt: gr.SelectData,
+            chat_: ui_chat.Chat,
+            k_: float,
+            mode_: str,
+            pubs: list[str] | None,
+            d_from: str | None,
+            d_to: str | None,
+        ) -> Any:
+            text = str(evt.value.get("text", "")) if isinstance(evt.value, dict) else ""
+            return on_send(text, chat_, k_, mode_, pubs, d_from, d_to)[1]
 
-        def on_clear() -> tuple[list[Turn], list[Any], str, str]:
-            return [], [], sources_panel([]), ""
+        def on_clear(chat_: ui_chat.Chat) -> tuple[list[Any], str, str]:
+            ui_chat.clear(chat_)
+            return [], fmt.format_sources_panel([]), ""
 
-        ask_inputs = [question, turns, k, mode, publishers, date_from, date_to]
-        ask_outputs = [question, chatbot, sources, turns]
-        question.submit(on_ask, ask_inputs, ask_outputs, api_name="ask")
-        ask_button.click(on_ask, ask_inputs, ask_outputs, api_visibility="private")
-        chatbot.example_select(on_example, None, question, api_visibility="private").then(
-            on_ask, ask_inputs, ask_outputs, api_visibility="private"
+        options = [k, mode, publishers, date_from, date_to]
+        # "multiple": a question sent while this session's answer streams is still taken,
+        # and its answering call still made (it returns at once if the running one takes it).
+        private: dict[str, Any] = {"api_visibility": "private", "trigger_mode": "multiple"}
+        for trigger in (question.submit, ask_button.click):
+            trigger(
+                on_send, [question, chat, *options], [question, chatbot], queue=False, **private
+            ).then(on_answer, chat, [chatbot, sources], **private)
+        chatbot.example_select(on_example, [chat, *options], chatbot, queue=False, **private).then(
+            on_answer, chat, [chatbot, sources], **private
+        )
+        # The HTTP API's /ask (eval/load_test.py): one call queues a question and streams the
+        # session's answers, through the same two steps as the chat.
+        api_ask = gr.Button(visible=False)
+        api_ask.click(
+            on_ask, [question, chat, *options], [question, chatbot, sources], api_name="ask"
         )
         for event in (new_chat.click, chatbot.clear):
-            event(on_clear, None, [turns, chatbot, sources, question], api_visibility="private")
+            event(on_clear, chat, [chatbot, sources, question], queue=False, **private)
         library_outputs = [articles, publishers, library_note]
         demo.load(on_library, None, library_outputs, api_visibility="private")
         refresh.click(on_library, None, library_outputs, api_visibility="private")

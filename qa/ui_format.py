@@ -59,6 +59,11 @@ def format_partial(text: str) -> str:
     )
 
 
+def format_waiting() -> str:
+    """Under a question sent but not being answered yet (one before it is)."""
+    return '<div class="qa-waiting">Waiting to be answered.</div>'
+
+
 def format_answer(answer: Answer, turn: int) -> str:
     """The chat message for a finished answer.
 
@@ -304,6 +309,7 @@ a.qa-cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 .qa-reason { color: var(--body-text-color-subdued); }
 .qa-error, .qa-message.qa-error, .qa-failed { color: var(--error-text-color, #b91c1c); }
 .qa-cursor { opacity: 0.6; }
+.qa-waiting { font-style: italic; color: var(--body-text-color-subdued); }
 .qa-report ul { margin: 4px 0 0 18px; }
 """
 """Styles for the HTML above (passed to `launch(css=...)`)."""

@@ -27,6 +27,7 @@ from playwright.sync_api import (  # noqa: E402
     FilePayload,
     Locator,
     Page,
+    Route,
     expect,
     sync_playwright,
 )
@@ -192,6 +193,49 @@ def test_follow_up_shows_the_query_searched_and_markers_bring_sources_into_view(
     expect(earlier).to_be_in_viewport()
     assert len(page.context.pages) == 1, "a marker must not open a new tab"
     shot(page, tmp_path, "marker_clicked")
+
+
+def send(page: Page, question: str) -> None:
+    """Type `question`, press Enter, and return once the box is empty again: a person sees
+    that before typing the next question."""
+    box = page.locator("#qa-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    expect(box).to_have_value("")
+
+
+def test_a_question_sent_before_the_answer_is_done_waits_and_is_answered_next(
+    page: Page,
+) -> None:
+    first, second = "Which group mediates the conflict?", "and who co-chairs it?"
+    users = page.locator("#qa-chat [data-testid=user]")
+    # The browser holds back the calls that start answering (Gradio's queue/join) until both
+    # questions are in, so the second surely comes while the first is not answered yet,
+    # however fast this machine answers.
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/gradio_api/queue/join*", hold)
+    try:
+        send(page, first)
+        send(page, second)
+        expect(users).to_have_text([first, second])
+        expect(page.locator("#qa-chat .qa-waiting")).to_have_count(2)
+        assert answers(page).count() == 0
+    finally:
+        for route in held:
+            route.continue_()
+        page.unroute("**/gradio_api/queue/join*")
+
+    expect(answers(page)).to_have_count(2, timeout=2 * ANSWER_MS)
+    expect(users).to_have_text([first, second])
+    expect(answers(page).nth(0)).to_contain_text("Minsk Group")
+    # Answered after the first and as a follow-up to it: the first was in its history.
+    expect(answers(page).nth(1)).to_contain_text("United States, Russia and France")
+    expect(answers(page).nth(1).locator(".qa-query")).to_contain_text(first)
+    expect(page.locator("#qa-chat .qa-waiting")).to_have_count(0)
 
 
 def test_unanswerable_question_says_so_plainly(page: Page, tmp_path: Path) -> None:

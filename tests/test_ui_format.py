@@ -85,6 +85,11 @@ def test_unanswered_shows_the_plain_sentence() -> None:
     )
 
 
+def test_a_question_waiting_its_turn_says_so_and_is_not_an_answer() -> None:
+    # Not "qa-answer": the browser tests count those as finished answers.
+    assert fmt.format_waiting() == '<div class="qa-waiting">Waiting to be answered.</div>'
+
+
 def test_removed_sentences_and_notice() -> None:
     one = fmt.format_answer(
         answer(removed=(Removed("Paris is <b>big</b>.", "not in the cited passage"),)), 1
