@@ -98,7 +98,7 @@ def build_rows(path: Path, settings_base: Settings) -> list[dict]:
 
 
 def load_rows(path: Path, settings: Settings, refresh: bool) -> list[dict]:
-    key = f"{data_hash(path)}-{settings.embedder.replace(':', '_')}-{len(FEATURES)}"
+    key = f"{data_hash(path)}-{settings.embedder.replace(':', '_')}-{len(FEATURES)}-v2"
     cache = CACHE / f"{key}.json.gz"
     if cache.exists() and not refresh:
         return json.loads(gzip.decompress(cache.read_bytes()))
@@ -162,17 +162,40 @@ def choose_threshold(results: list[tuple[bool, float, bool]], min_right: float) 
     return max(grid, key=lambda t: sum(rates(results, t)[k] for k in ("right", "abstained")))
 
 
-def cross_validate(kind: str, rows: list[dict], min_right: float, folds_out: Path | None):
+def folds_of(rows: list[dict]) -> list[tuple[list[dict], list[dict], list[str]]]:
+    """(training rows, held-out rows, held-out articles) of each fold: articles by name,
+    fold f holding every `FOLDS`-th from the f-th."""
     by_article: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         by_article[r["article"]].append(r)
     names = sorted(by_article)
-    pooled: list[tuple[bool, float, bool]] = []
-    held_out: dict[str, tuple[float, dict[str, float]]] = {}
+    out = []
     for fold in range(FOLDS):
         test_names = names[fold::FOLDS]
         train = [r for a in names if a not in test_names for r in by_article[a]]
         test = [r for a in test_names for r in by_article[a]]
+        out.append((train, test, test_names))
+    return out
+
+
+def with_reader(rows: list[dict], logits: dict[str, list[float]] | None) -> list[dict]:
+    """Rows whose reader features are the out-of-fold logits (0 without them)."""
+    first = FEATURES.index("reader")
+    out = []
+    for r in rows:
+        read = (logits or {}).get(r["id"], [0.0] * len(r["features"]))
+        features = []
+        for n, f in enumerate(r["features"]):
+            others = read[:n] + read[n + 1 :]
+            features.append([*f[:first], read[n], read[n] - max(others, default=0.0)])
+        out.append(r | {"features": features})
+    return out
+
+
+def cross_validate(kind: str, rows: list[dict], min_right: float, folds_out: Path | None):
+    pooled: list[tuple[bool, float, bool]] = []
+    held_out: dict[str, tuple[float, dict[str, float]]] = {}
+    for fold, (train, test, test_names) in enumerate(folds_of(rows)):
         model = fit(kind, *stack(train))
         t = choose_threshold(outcomes(model, train), min_right)
         results = outcomes(model, test)
@@ -182,7 +205,6 @@ def cross_validate(kind: str, rows: list[dict], min_right: float, folds_out: Pat
         held_out[",".join(test_names)] = (t, rates(results, t))
         if folds_out is not None and kind == "logistic":
             folds_out.mkdir(parents=True, exist_ok=True)
-            export(model, t, {"fold": fold, "held_out": test_names}).to_dict()
             (folds_out / f"fold{fold}.json").write_text(
                 json.dumps(export(model, t, {"held_out": test_names}).to_dict(), indent=1)
             )
@@ -210,10 +232,17 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--folds-out", type=Path, help="write each fold's model here")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--reader-logits",
+        type=Path,
+        help="out-of-fold reader logits (eval/train_reader.py --folds); without them the "
+        "reader features are 0",
+    )
     args = parser.parse_args()
 
     settings = Settings(store_dir=Path(tempfile.gettempdir()))
-    rows = load_rows(args.squad2, settings, args.refresh)
+    logits = json.loads(args.reader_logits.read_text()) if args.reader_logits else None
+    rows = with_reader(load_rows(args.squad2, settings, args.refresh), logits)
     answerable = [r for r in rows if r["answerable"]]
     reachable = sum(any(r["labels"]) for r in answerable) / len(answerable)
     print(
@@ -232,7 +261,8 @@ def main() -> None:
     t = choose_threshold(outcomes(model, rows), args.min_right)
     info = {
         "trained_on": f"{args.squad2.name} (sha256 of the zip {data_hash(args.squad2)})",
-        "command": "python eval/train_decision.py",
+        "command": "python eval/train_decision.py"
+        + (f" --reader-logits {args.reader_logits.name}" if args.reader_logits else ""),
         "embedder": settings.embedder,
         "min_right": args.min_right,
         "questions": len(rows),

@@ -12,11 +12,13 @@ import re
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from qa.backends import get_embedder
 from qa.config import Settings
 from qa.decision import DecisionModel
 from qa.extract import extract
+from qa.reader import load_reader
 from qa.retrieve import retrieve
 from qa.store import open_index
 from qa.types import Answer, Filters
@@ -89,31 +91,35 @@ def stream(
     embedder = get_embedder(settings.embedder, settings.store_dir / "models")
     found = retrieve(query, index, embedder, settings, filters)
     retrieved_at = time.perf_counter()
+    # The decision comes first, whatever the answerer: a question the extractive answerer
+    # refuses is refused without calling a language model.
+    decided = extract(
+        question,
+        query,
+        found.passages,
+        found.query_vector,
+        index,
+        embedder,
+        DecisionModel.load(settings.decision_model),
+        settings.abstain_below,
+        load_reader(settings.reader_adapter),
+    )
     final: Answer | None = None
     notice = ""
-    if settings.answerer != "extractive":
+    if settings.answerer != "extractive" and decided.answered:
         from qa.generate import GenerationFailed, generate
 
         try:
             for piece in generate(question, query, found.passages, settings, embedder):
                 if isinstance(piece, Answer):
-                    final = piece
+                    final = replace(piece, confidence=decided.confidence)
                 else:
                     yield piece
         except GenerationFailed as e:
             notice = f"{settings.answerer} failed ({e}); showing the extractive answer"
             log.warning(notice)
     if final is None:
-        final = extract(
-            question,
-            query,
-            found.passages,
-            found.query_vector,
-            index,
-            embedder,
-            DecisionModel.load(settings.decision_model),
-            settings.abstain_below,
-        )
+        final = decided
         yield from re.findall(r"\S+\s*", final.text)
     done = time.perf_counter()
     timings = {

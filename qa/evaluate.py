@@ -150,7 +150,13 @@ def source_hits(case: Case, sources: Sequence[str], texts: Sequence[str]) -> lis
 
 
 def _relevant(case: Case, answer: Answer) -> list[bool] | None:
-    """Which retrieved passages count as hits, or None when the case has no target."""
+    """Which retrieved passages count as hits, or None when the case has no target.
+
+    Header facts (kind "header": author, outlet, date) stand before the body, in no passage,
+    so retrieval is not scored for them; their citation is.
+    """
+    if case.kind == "header":
+        return None
     if case.source:
         return source_hits(
             case, [p.chunk.source for p in answer.passages], [p.chunk.text for p in answer.passages]

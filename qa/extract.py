@@ -26,6 +26,7 @@ from qa.types import Answer, Citation, Passage
 
 if TYPE_CHECKING:
     from qa.backends import Embedder
+    from qa.reader import Reader
     from qa.store import Index
 
 NOT_IN_CORPUS = "The corpus does not say: none of the indexed articles answers this question."
@@ -35,9 +36,10 @@ SECOND_SENTENCE_GAIN = 0.25
 """Share of the question's weight a neighbouring sentence must add to be quoted too."""
 PRESELECT = 8
 """Sentences embedded and scored per question, the best by word coverage (~6 ms each)."""
-NEAR_MISS_COVERAGE = 0.5
-"""A refused best sentence covering this much of the question is shown as a near miss when
-it lacks or contradicts one of the question's key terms."""
+NEAR_MISS_COVERAGE = 0.75
+"""A refused best sentence is shown as a near miss when it lacks one of the question's key
+terms (a name, number or date) or says "not" where the question does not (or the reverse),
+while covering at least this share of the weight of the question's other words."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,13 @@ def candidates(
     query_vector: Any,
     index: Index,
     embedder: Embedder,
+    reader: Reader | None = None,
 ) -> list[Candidate]:
-    """The most promising sentences of the passages, described for the decision model."""
+    """The most promising sentences of the passages, described for the decision model.
+
+    Without a `reader` its features are 0 (how `eval/train_decision.py` collects them: the
+    reader's own logits come from readers that never saw the question's article).
+    """
     spans = _spans(passages)
     if not spans or not question.terms:
         return []
@@ -95,19 +102,23 @@ def candidates(
     def coverage(found: frozenset[str]) -> float:
         return sum(w for t, w in weight.items() if _has(t, found)) / mass
 
+    keys = question.key_terms
+    others = {t: w for t, w in weight.items() if t not in keys}
+
     first = [coverage(w) + 0.1 / (1 + spans[i][0]) for i, w in enumerate(words)]
     order = sorted(range(len(spans)), key=lambda i: (-first[i], i))
     keep = sorted(order[:PRESELECT])
     vectors = embedder.embed([spans[i][3] for i in keep])
     cosines = vectors @ query_vector
+    texts = [spans[i][3] for i in keep]
+    read = reader.logits(question.text, texts) if reader else [0.0] * len(keep)
     out = []
-    for i, cos in zip(keep, cosines, strict=True):
+    for n_kept, (i, cos) in enumerate(zip(keep, cosines, strict=True)):
         n, a, b, text = spans[i]
         found = words[i]
         near = [words[j] for j in (i - 1, i + 1) if 0 <= j < len(spans) and spans[j][0] == n]
         covered = frozenset(t for t in question.terms if _has(t, found))
         missing = [weight[t] for t in question.terms if t not in covered]
-        keys = question.key_terms
         p = passages[n]
         match = Match(
             cosine=float(cos),
@@ -124,6 +135,10 @@ def candidates(
             dense_similarity=p.dense_similarity,
             keyword_rank=p.keyword_rank,
             lead=first[i] - max((first[j] for j in keep if j != i), default=0.0),
+            other_coverage=sum(w for t, w in others.items() if t in covered)
+            / (sum(others.values()) or 1.0),
+            reader=read[n_kept],
+            reader_lead=read[n_kept] - max(read[:n_kept] + read[n_kept + 1 :], default=0.0),
         )
         out.append(Candidate(n, a, b, text, match, tuple(describe(question, match))))
     return out
@@ -138,6 +153,7 @@ def extract(
     embedder: Embedder,
     model: DecisionModel,
     threshold: float | None = None,
+    reader: Reader | None = None,
 ) -> Answer:
     """The extractive Answer to `question` from `passages` (searched as `query`)."""
     threshold = model.threshold if threshold is None else threshold
@@ -154,7 +170,7 @@ def extract(
             )
     scored = [
         replace(c, probability=model.probability(c.features))
-        for c in candidates(asked, passages, query_vector, index, embedder)
+        for c in candidates(asked, passages, query_vector, index, embedder, reader)
     ]
     if not scored:
         return Answer(question, NOT_IN_CORPUS, False, **common)
@@ -189,7 +205,7 @@ def _refusal(
     """ "The corpus does not say", or a near miss: what it says instead, cited."""
     m = best.match
     differs = m.key_missing > 0 or m.negation_mismatch
-    if m.coverage >= NEAR_MISS_COVERAGE and differs:
+    if m.other_coverage >= NEAR_MISS_COVERAGE and differs:
         citation = Citation.quoting(1, passages[best.passage], best.start, best.end)
         text = f"{NEAR_MISS} “{citation.quote}” [1]"
         return Answer(

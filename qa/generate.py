@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa.config import Settings
 from qa.extract import NOT_IN_CORPUS
-from qa.grounding import ABSTAIN, UNSUPPORTED_MARK, CheckResult, Sentence, check
+from qa.grounding import ABSTAIN, UNSUPPORTED_MARK, CheckResult, Sentence, check, evidence_span
 from qa.types import Answer, Citation, Passage
 
 if TYPE_CHECKING:
@@ -296,10 +296,16 @@ def _renumber(sentence: Sentence, number: dict[int, int]) -> str:
 
 
 def _citation(n: int, index: int, passage: Passage, kept: Sequence[Sentence]) -> Citation:
-    """Citation `n` quoting the span of `passage` (prompt number `index` + 1) closest to the
-    sentences that cite it, or the whole chunk when only unsupported sentences cite it."""
+    """Citation `n` quoting the span of `passage` (prompt number `index` + 1) that holds the
+    evidence of the sentences citing it: for each, the smallest run of sentences stating all
+    its numbers and names, nearest its closest span (`evidence_span`); the whole chunk when
+    only unsupported sentences cite it."""
     c = passage.chunk
-    spans = [sp for s in kept if s.supported for sp in s.supports if sp.passage == index]
-    best = max(spans, key=lambda sp: sp.similarity, default=None)
-    a, b = (best.start, best.end) if best else (0, len(c.text))
+    windows = []
+    for s in kept:
+        mine = [sp for sp in s.supports if sp.passage == index]
+        if s.supported and mine:
+            best = max(mine, key=lambda sp: sp.similarity)
+            windows.append(evidence_span(s.text, passage, (best.start, best.end)))
+    a, b = (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else (0, len(c.text))
     return Citation.quoting(n, passage, c.start + a, c.start + b)

@@ -351,26 +351,71 @@ def _word_occurs(word: str, words: set[str]) -> bool:
     )
 
 
-def missing_terms(sentence: str, cited: Sequence[Passage]) -> list[str]:
-    """Numbers and capitalised words of `sentence` that occur in none of the `cited` passages."""
-    body = strip_markers(sentence)
-    text = "\n".join(haystack(p) for p in cited)
-    numbers, words = _numbers(text), _words(text)
-    missing = [raw for raw in dict.fromkeys(_NUMBER.findall(body)) if not _numbers(raw) <= numbers]
+def _claims(body: str) -> list[tuple[str, set[str]]]:
+    """The numbers and capitalised words a sentence states: (as written, forms to look for)."""
+    out: list[tuple[str, set[str]]] = [
+        (raw, _numbers(raw)) for raw in dict.fromkeys(_NUMBER.findall(body))
+    ]
     first = True
     for m in _CAPITALISED.finditer(body):
         token = m.group().strip("'’-")
         initial = first or body[: m.start()].rstrip().endswith((".", ":", '"', "“"))
         first = False
+        parts = set()
         for part in re.split(r"[-'’]", normalise(token)):
             if not part or part.isdigit() or (part in _FREE_WORDS and (initial or len(part) < 3)):
                 continue
-            if part in ("s",):
-                continue
-            if not _word_occurs(part, words) and token not in missing:
-                missing.append(token)
+            if part != "s":
+                parts.add(part)
+        if parts and all(token != t for t, _ in out):
+            out.append((token, parts))
+    return out
+
+
+def _holds(forms: set[str], numbers: set[str], words: set[str]) -> bool:
+    """Whether a text with these numbers and words states a claim's term (all its forms)."""
+    if forms and all(f[:1].isdigit() for f in forms):
+        return forms <= numbers
+    return all(_word_occurs(f, words) for f in forms)
+
+
+def missing_terms(sentence: str, cited: Sequence[Passage]) -> list[str]:
+    """Numbers and capitalised words of `sentence` that occur in none of the `cited` passages."""
+    text = "\n".join(haystack(p) for p in cited)
+    numbers, words = _numbers(text), _words(text)
+    return [
+        raw for raw, forms in _claims(strip_markers(sentence)) if not _holds(forms, numbers, words)
+    ]
+
+
+def evidence_span(sentence: str, passage: Passage, near: tuple[int, int]) -> tuple[int, int]:
+    """The smallest run of the passage's sentences stating every number and name of
+    `sentence` that its text holds (chunk offsets), the run nearest `near` among equals.
+
+    The check accepts a number found anywhere in the cited passage; the quote shown must hold
+    it too, not only the sentence most similar to the claim. Terms found only in the header
+    (title, date, publisher) cannot be quoted from the chunk and are left out.
+    """
+    text = passage.chunk.text
+    units = split_sentences(text) or [(0, len(text))]
+    held = [(_numbers(text[a:b]), _words(text[a:b])) for a, b in units]
+    every = (_numbers(text), _words(text))
+    needed = [forms for _, forms in _claims(strip_markers(sentence)) if _holds(forms, *every)]
+    if not needed:
+        return near
+    best: tuple[int, int, int] | None = None  # (length, distance to near, index) -> window
+    window = near
+    for i in range(len(units)):
+        for j in range(i, len(units)):
+            numbers = set().union(*(h[0] for h in held[i : j + 1]))
+            words = set().union(*(h[1] for h in held[i : j + 1]))
+            if all(_holds(forms, numbers, words) for forms in needed):
+                a, b = units[i][0], units[j][1]
+                key = (b - a, 0 if a < near[1] and near[0] < b else 1, abs(a - near[0]))
+                if best is None or key < best:
+                    best, window = key, (a, b)
                 break
-    return missing
+    return window
 
 
 def passage_units(passage: Passage) -> list[tuple[int, int]]:

@@ -12,6 +12,7 @@ from qa.grounding import (
     ABSTAIN,
     MIN_SIMILARITY,
     check,
+    evidence_span,
     is_abstention,
     markers,
     missing_terms,
@@ -162,3 +163,23 @@ def test_numbers_and_dates_are_compared_normalised() -> None:
     assert missing_terms("20000 Azerbaijanis were killed [3].", [WAR]) == []
     assert missing_terms("On April 1, 2020, Azernews reported it [3].", [WAR]) == []
     assert missing_terms("On May 1, 2020 it ended [3].", [WAR]) == ["May"]
+
+
+def test_the_quote_holds_every_number_and_name_of_the_sentence() -> None:
+    # The closest sentence of WAR to this claim is the first (the occupation); the number is
+    # in the second: the quote must run over both, and no further.
+    first_end = WAR.chunk.text.index("1990s.") + len("1990s.")
+    claim = "More than 20,000 Azerbaijanis were killed in the war of the early 1990s [1]."
+    a, b = evidence_span(claim, WAR, (0, first_end))
+    assert WAR.chunk.text[a:b] == (
+        "Azerbaijan and Armenia are locked in a conflict over Azerbaijan’s Nagorno-Karabakh "
+        "breakaway region, which along with seven adjacent regions was occupied by Armenian "
+        "forces in a war in the early 1990s. More than 20,000 Azerbaijanis were killed and "
+        "around one million were displaced as a result of the large-scale hostilities."
+    )
+    # A claim whose numbers stand in one sentence quotes that sentence alone.
+    one = "Around one million people were displaced by the hostilities [1]."
+    a, b = evidence_span(one, WAR, (0, first_end))
+    assert WAR.chunk.text[a:b].startswith("More than 20,000") and b == len(WAR.chunk.text)
+    # Terms from the header only (the publisher) leave the closest span as it is.
+    assert evidence_span("Azernews reported it [1].", WAR, (0, first_end)) == (0, first_end)

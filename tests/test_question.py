@@ -77,7 +77,10 @@ def test_no_short_answer_when_the_sentence_lacks_the_type() -> None:
     # "In what year" and a sentence without a year: nothing to pick.
     assert short_answer(analyse("In what year did the Minsk Group make progress?"), KILLED) is None
     # A name the question already holds is not an answer.
-    assert short_answer(analyse("Who co-chairs the OSCE Minsk Group?"), "The OSCE Minsk Group.") is None
+    assert (
+        short_answer(analyse("Who co-chairs the OSCE Minsk Group?"), "The OSCE Minsk Group.")
+        is None
+    )
     assert typed_spans("It happened in the early 1990s and again on 12 May 1999.", "date") == [
         (15, 30), (44, 55),
     ]  # fmt: skip
