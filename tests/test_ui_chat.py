@@ -1,76 +1,61 @@
 """The chat's per-session queue: questions sent while an answer streams wait, then are answered
-in the order they were sent; none is dropped. Real answers over a small index (fake:hash)."""
+in the order they were sent; none is dropped. Real answers over corpus/ (the bundled embedder)."""
 
 from __future__ import annotations
 
-import pytest
-
 from qa import ui_format as fmt
 from qa.config import Settings
-from qa.ingest import ingest
 from qa.ui_chat import Chat, Question, answer_waiting, clear, messages, take
 
 MODES = ["extractive"]
-FERRY = "When did the Orrin Valley ferry resume service?"
-BRIDGE = "What colour was the Kelvaro bridge painted?"
-
-
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    folder = tmp_path_factory.mktemp("articles")
-    (folder / "ferry.txt").write_text(
-        "date 2024-02-03 By Valley Post\n\nThe Orrin Valley ferry resumed service on Monday.\n"
-    )
-    (folder / "bridge.txt").write_text(
-        "date 2024-02-04 By Valley Post\n\nThe Kelvaro bridge was painted green in spring.\n"
-    )
-    settings = Settings(store_dir=tmp_path_factory.mktemp("store"), embedder="fake:hash")
-    assert ingest([folder], settings).failed == []
-    return settings
+FIRST = "Which group mediates the conflict?"
+FOLLOW_UP = "and who co-chairs it?"
+UN = "Which UN resolutions demand withdrawal?"
 
 
 def test_a_blank_question_is_not_queued() -> None:
     chat = Chat()
     assert take(Question("  \n "), chat) is False
     assert chat.waiting == []
-    assert take(Question(f"  {FERRY} "), chat) is True
-    assert chat.waiting == [Question(FERRY)]
+    assert take(Question(f"  {FIRST} "), chat) is True
+    assert chat.waiting == [Question(FIRST)]
 
 
 def test_a_question_sent_while_one_is_answered_waits_and_is_answered_next(
-    settings: Settings,
+    corpus_settings: Settings,
 ) -> None:
     chat = Chat()
-    take(Question(FERRY), chat)
-    first = answer_waiting(chat, settings, MODES)
+    take(Question(FIRST), chat)
+    first = answer_waiting(chat, corpus_settings, MODES)
     next(first)  # the ferry question is being answered
-    assert chat.current == (FERRY, "")
+    assert chat.current == (FIRST, "")
 
-    take(Question(BRIDGE), chat)
+    take(Question(FOLLOW_UP), chat)
     assert messages(chat)[-2:] == [
-        {"role": "user", "content": fmt.format_question(BRIDGE)},
+        {"role": "user", "content": fmt.format_question(FOLLOW_UP)},
         {"role": "assistant", "content": fmt.format_waiting()},
     ]
     # The chat sends each question's answering call too; this one finds the first running.
-    assert list(answer_waiting(chat, settings, MODES)) == []
-    assert [q.text for q in chat.waiting] == [BRIDGE]
+    assert list(answer_waiting(chat, corpus_settings, MODES)) == []
+    assert [q.text for q in chat.waiting] == [FOLLOW_UP]
 
     list(first)
-    assert [t.question for t in chat.turns] == [FERRY, BRIDGE]
-    assert "Monday" in (chat.turns[0].answer_text or "")
-    assert "green" in (chat.turns[1].answer_text or "")
+    assert [t.question for t in chat.turns] == [FIRST, FOLLOW_UP]
+    assert "Minsk Group" in (chat.turns[0].answer_text or "")
+    # A follow-up, answered with the first question and its answer as history.
+    assert "United States, Russia and France" in (chat.turns[1].answer_text or "")
     assert (chat.waiting, chat.current, chat.answering) == ([], None, False)
     assert [m["content"] for m in messages(chat) if m["role"] == "user"] == [
-        fmt.format_question(FERRY),
-        fmt.format_question(BRIDGE),
+        fmt.format_question(FIRST),
+        fmt.format_question(FOLLOW_UP),
     ]
 
 
-def test_each_question_keeps_the_settings_it_was_sent_with(settings: Settings) -> None:
+def test_each_question_keeps_the_settings_it_was_sent_with(corpus_settings: Settings) -> None:
     chat = Chat()
-    take(Question(FERRY), chat)
-    take(Question(BRIDGE, mode="nonsense"), chat)
-    list(answer_waiting(chat, settings, MODES))
+    take(Question(FIRST), chat)
+    take(Question(FOLLOW_UP, mode="nonsense"), chat)
+    list(answer_waiting(chat, corpus_settings, MODES))
     assert chat.turns[0].answer_text is not None
     assert chat.turns[1].message == fmt.format_error(
         "Could not answer: unknown answering mode 'nonsense'; choose one of extractive"
@@ -78,27 +63,29 @@ def test_each_question_keeps_the_settings_it_was_sent_with(settings: Settings) -
 
 
 def test_a_new_conversation_drops_the_answer_streaming_and_the_waiting_ones(
-    settings: Settings,
+    corpus_settings: Settings,
 ) -> None:
     chat = Chat()
-    take(Question(FERRY), chat)
-    take(Question(BRIDGE), chat)
-    running = answer_waiting(chat, settings, MODES)
+    take(Question(FIRST), chat)
+    take(Question(FOLLOW_UP), chat)
+    running = answer_waiting(chat, corpus_settings, MODES)
     next(running)
     clear(chat)
-    take(Question(BRIDGE), chat)
+    take(Question(UN), chat)
     list(running)  # the loop that was running answers what was asked after the clear
-    assert [t.question for t in chat.turns] == [BRIDGE]
+    assert [t.question for t in chat.turns] == [UN]
+    assert "822, 853, 874 and 884" in (chat.turns[0].answer_text or "")
     assert chat.answering is False
 
 
-def test_a_closed_session_lets_the_next_question_be_answered(settings: Settings) -> None:
+def test_a_closed_session_lets_the_next_question_be_answered(corpus_settings: Settings) -> None:
     chat = Chat()
-    take(Question(FERRY), chat)
-    running = answer_waiting(chat, settings, MODES)
+    take(Question(FIRST), chat)
+    running = answer_waiting(chat, corpus_settings, MODES)
     next(running)
     running.close()  # what Gradio does when the browser goes away mid-answer
     assert chat.answering is False
-    take(Question(BRIDGE), chat)
-    list(answer_waiting(chat, settings, MODES))
-    assert [t.question for t in chat.turns] == [BRIDGE]
+    take(Question(UN), chat)
+    list(answer_waiting(chat, corpus_settings, MODES))
+    assert [t.question for t in chat.turns] == [UN]
+    assert "822, 853, 874 and 884" in (chat.turns[0].answer_text or "")
