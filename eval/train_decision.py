@@ -238,6 +238,7 @@ def main() -> None:
         help="out-of-fold reader logits (eval/train_reader.py --folds); without them the "
         "reader features are 0",
     )
+    parser.add_argument("--models", default="logistic,boosting", help="models to cross-validate")
     args = parser.parse_args()
 
     settings = Settings(store_dir=Path(tempfile.gettempdir()))
@@ -249,7 +250,7 @@ def main() -> None:
         f"{len(rows)} questions, {len(answerable)} answerable; a right sentence among the "
         f"scored candidates for {reachable:.3f} of them"
     )
-    for kind in ("logistic", "boosting"):
+    for kind in args.models.split(","):
         pooled, folds = cross_validate(kind, rows, args.min_right, args.folds_out)
         print(
             f"\n{kind}: held-out, pooled over {FOLDS} folds of 2 articles: "

@@ -46,9 +46,10 @@ def train(pairs: list[tuple[str, str, int]], *, epochs: float, rank: int, seed: 
     from torch import nn
     from transformers import AutoModel, AutoTokenizer
 
-    from qa.backends import bundled_model_path
+    from qa.backends import bundled_model_path, has_fast_bf16
     from qa.reader import MAX_TOKENS
 
+    bf16 = has_fast_bf16()  # ~1.7x faster training where the CPU has AMX or AVX-512 BF16
     torch.manual_seed(seed)
     rng = random.Random(seed)
     path = str(bundled_model_path())
@@ -110,7 +111,8 @@ def train(pairs: list[tuple[str, str, int]], *, epochs: float, rank: int, seed: 
                 [q for q, _, _ in part], [s for _, s, _ in part], return_tensors="pt",
                 padding=True, truncation="longest_first", max_length=MAX_TOKENS,
             )  # fmt: skip
-            hidden = bert(**x).last_hidden_state
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                hidden = bert(**x).last_hidden_state.float()
             mask = x["attention_mask"].unsqueeze(-1).float()
             logits = head((hidden * mask).sum(1) / mask.sum(1)).squeeze(-1)
             loss = loss_fn(logits, torch.tensor([float(y) for *_, y in part]))

@@ -235,6 +235,9 @@ def ask(
         click.echo(final.text)
     if final.notice:
         click.secho(final.notice, fg="yellow", err=True)
+    if final.short:
+        click.secho(f"Short answer: {final.short}", bold=True)
+    click.secho(f"({final.verdict}; confidence {final.confidence:.2f})", dim=True)
     if final.query != final.question:
         click.secho(f"(searched: {final.query})", dim=True)
     for c in final.citations:

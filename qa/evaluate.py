@@ -78,6 +78,8 @@ SCORES = (
     "unanswerable_abstained",
     "faithfulness_before",
     "faithfulness_after",
+    "kept_decision",
+    "kept_citation",
 )
 """Metrics in [0, 1] (higher is better but for `answerable_wrong` and `answerable_refused`): the
 ones `--fail-under` accepts. `short_em`/`short_f1` score `Answer.short` (the quote when no short
@@ -85,7 +87,9 @@ span stood out) against the references; the four `answerable_*`/`unanswerable_*`
 the answer-or-abstain decision (an answer is right when it contains a reference). The
 faithfulness pair (share of a generated answer's sentences supported by their citations,
 before and after the grounding check, mean over answered cases) is scored only for generative
-answerers."""
+answerers. `kept_decision`/`kept_citation` come from a run with distractors (`qa.stability`):
+the share of cases keeping their decision, and of answerable cases answered both times keeping
+their cited sentence."""
 
 TIMES = ("latency_p50_ms", "latency_p95_ms", "retrieve_p50_ms", "retrieve_p95_ms")
 """Latency metrics in milliseconds, lower is better."""

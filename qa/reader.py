@@ -25,7 +25,13 @@ MAX_TOKENS = 128
 class Reader:
     """Scores (question, sentence) pairs: the logit that the sentence answers the question."""
 
-    def __init__(self, adapter: bytes) -> None:
+    def __init__(self, adapter: bytes, *, bf16: bool = False) -> None:
+        """Load the base model and merge `adapter` (npz bytes) into it.
+
+        `bf16`: run under bfloat16 autocast. Off by default: for inference on 8 short pairs
+        it was ten times slower than fp32 here (an AMX Xeon, torch 2.13), though training
+        under it is 1.7x faster.
+        """
         import numpy as np
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -33,6 +39,7 @@ class Reader:
         from qa.backends import bundled_model_path, offline_env
 
         offline_env()
+        self.bf16 = bf16
         path = str(bundled_model_path())
         self.tokenizer: Any = AutoTokenizer.from_pretrained(path)
         model: Any = AutoModel.from_pretrained(path)
@@ -67,8 +74,12 @@ class Reader:
             truncation="longest_first",
             max_length=MAX_TOKENS,
         )
-        with self._lock, torch.inference_mode():
-            hidden = self.model(**x).last_hidden_state
+        with (
+            self._lock,
+            torch.inference_mode(),
+            torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16),
+        ):
+            hidden = self.model(**x).last_hidden_state.float()
             mask = x["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1)
             out = pooled @ self.head_w.T + self.head_b

@@ -85,17 +85,21 @@ def run_with_distractors(
     ]
     both = {r.id for r in answered_both}
     moved = [c for c in changed if c.what == "citation" and c.id in both]
+    kept_decision = 1 - sum(c.what == "decision" for c in changed) / len(beside.cases)
+    kept_citation = 1 - len(moved) / max(len(answered_both), 1)
     stability = {
         "distractors": str(distractors),
         "distractor_articles": len(added.added) + len(added.unchanged),
         "cases": len(beside.cases),
-        "kept_decision": 1 - sum(c.what == "decision" for c in changed) / len(beside.cases),
+        "kept_decision": kept_decision,
         "answered_both": len(answered_both),
-        "kept_citation": 1 - len(moved) / max(len(answered_both), 1),
+        "kept_citation": kept_citation,
         "changes": [dataclasses.asdict(c) for c in changed],
         "means_alone": alone.means,
     }
-    return dataclasses.replace(beside, extra=beside.extra | {"stability": stability})
+    kept = {"kept_decision": kept_decision, "kept_citation": kept_citation}
+    means = beside.means | kept
+    return dataclasses.replace(beside, means=means, extra=beside.extra | {"stability": stability})
 
 
 def _answered(report: EvalReport) -> set[str]:

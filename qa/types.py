@@ -131,6 +131,10 @@ class Removed:
     reason: str
 
 
+WELL_SUPPORTED = 0.7
+"""Confidence from which an answer is called "well supported" rather than "weak"."""
+
+
 @dataclass(frozen=True)
 class Answer:
     """What `qa.answer()` returns: text with [n] markers and the citations behind them."""
@@ -156,9 +160,21 @@ class Answer:
     """Abstained, but the corpus says something close; `text` and `citations` say what."""
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
+    @property
+    def verdict(self) -> str:
+        """The confidence in words a reader acts on (the CLI and the UI show it)."""
+        if self.near_miss:
+            return "not in the corpus: the closest it says is quoted"
+        if not self.answered:
+            return "not in the corpus"
+        if self.confidence >= WELL_SUPPORTED:
+            return "well supported"
+        return "weak: check the source"
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (what `qa ask --json` prints)."""
         data = dataclasses.asdict(self)
+        data["verdict"] = self.verdict
         data["passages"] = [
             {
                 "chunk_id": p.chunk.id,
