@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -171,10 +172,15 @@ def test_right_answer_with_right_citation() -> None:
         "mrr@10": 0.5,
         "em": 0.0,
         "f1": 10 / 44,
+        "short_em": 0.0,
+        "short_f1": 10 / 44,  # no short span: the quote is scored
         "contains": 1.0,
         "contains_all": 1.0,
         "citation_precision": 1.0,
         "citation_recall": 1.0,
+        "answerable_right": 1.0,
+        "answerable_wrong": 0.0,
+        "answerable_refused": 0.0,
     }
     assert (result.answered, result.latency_ms, result.retrieve_ms) == (True, 40.0, 12.0)
 
@@ -215,7 +221,19 @@ def test_faithfulness_is_scored_for_answered_generative_cases() -> None:
 
 def test_unanswerable_case_has_no_answer_scores() -> None:
     reply = _answer("The corpus does not say.", [], [CASUALTIES], answered=False)
-    assert score_case(TURNOUT_CASE, reply, latency_ms=5.0).scores == {}
+    assert score_case(TURNOUT_CASE, reply, latency_ms=5.0).scores == {"unanswerable_abstained": 1.0}
+    quoted = _answer(CASUALTIES + " [1]", [CASUALTIES], [CASUALTIES])
+    assert score_case(TURNOUT_CASE, quoted, latency_ms=5.0).scores == {
+        "unanswerable_abstained": 0.0
+    }
+
+
+def test_short_answer_is_scored_against_the_references() -> None:
+    reply = dataclasses.replace(
+        _answer(RESOLUTIONS + " [1]", [RESOLUTIONS], [RESOLUTIONS]), short="822, 853, 874 and 884"
+    )
+    scores = score_case(UN_CASE, reply, latency_ms=5.0).scores
+    assert (scores["short_em"], scores["short_f1"]) == (1.0, 1.0)
 
 
 def test_benchmark_hit_needs_the_right_article() -> None:

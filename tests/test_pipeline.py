@@ -229,3 +229,39 @@ def test_cli_ingest_reports_failures_with_exit_code(tmp_path: Path, article_dir:
     assert f"failed: {article_dir / 'broken.pdf'}: not a PDF" in out.stderr
     assert f"duplicate: {article_dir / 'copy.txt'}: same text as {article_dir / SEED}" in out.stdout
     assert "1 added, 0 unchanged, 0 replaced, 0 removed, 1 duplicate, 1 failed" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("question", "quote", "short"),
+    [
+        ("Who wrote the article about NATO rejecting the elections?", "By Akbar Mammadov",
+         "Akbar Mammadov"),
+        ("Which outlet published the article on the Nagorno-Karabakh elections?",
+         "date 2020-04-01 By Azernews", "Azernews"),
+        ("When was the article about NATO rejecting the elections published?",
+         "date 2020-04-01 By Azernews", "2020-04-01"),
+    ],
+)  # fmt: skip
+def test_header_facts_are_answered_from_the_header_line(
+    corpus_settings: Settings, question: str, quote: str, short: str
+) -> None:
+    a = answer(question, settings=corpus_settings)
+    assert (a.answered, a.text, a.short) == (True, f"{quote} [1]", short)
+    (c,) = a.citations
+    article = (ROOT / "corpus" / SEED).read_text(encoding="utf-8")
+    assert (c.source, c.start, c.end) == (
+        SEED_SOURCE,
+        article.index(quote),
+        article.index(quote) + len(quote),
+    )
+    assert article[c.start : c.end] == c.quote == quote
+    assert 0.5 <= a.confidence <= 1.0 and a.verdict == "well supported"
+
+
+def test_answers_carry_a_confidence_and_a_short_span(corpus_settings: Settings) -> None:
+    a = answer("In what year was the cease-fire agreement signed?", settings=corpus_settings)
+    assert a.answered and a.short == "1994"
+    assert "cease-fire agreement in 1994" in a.citations[0].quote
+    assert 0.0 <= a.confidence <= 1.0
+    data = json.loads(json.dumps(a.to_dict()))
+    assert (data["short"], data["verdict"]) == ("1994", a.verdict)
