@@ -11,7 +11,8 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,7 @@ def ask(
     final: Answer | None = None
     streamed = ""
     try:
+        open_index_with_bar(settings)
         for piece in stream(question, history, settings=settings, filters=filters):
             if isinstance(piece, Answer):
                 final = piece
@@ -255,10 +257,10 @@ def ask(
 def list_articles(verbose: bool, **flags: Any) -> None:
     """List the indexed articles."""
     settings = make_settings(verbose, **flags)
-    from qa.store import StoreError, open_index
+    from qa.store import StoreError
 
     try:
-        index = open_index(settings)
+        index = open_index_with_bar(settings)
     except StoreError as e:
         fail(str(e))
         return
@@ -272,19 +274,57 @@ def list_articles(verbose: bool, **flags: Any) -> None:
 
 
 @main.command()
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Build this machine's cache again from the Chroma server (on disk: the keyword index).",
+)
 @store_options
-def doctor(verbose: bool, **flags: Any) -> None:
-    """Check that Chroma, the ledger and the keyword index agree."""
+def doctor(rebuild: bool, verbose: bool, **flags: Any) -> None:
+    """Check that Chroma, the ledger and the keyword index agree (and, against a server, that
+    this machine's cache holds what the server's manifest names)."""
     settings = make_settings(verbose, **flags)
-    from qa.store import open_index
+    from qa.store import StoreError
 
-    index = open_index(settings)
-    index.reconcile()
-    problems = index.verify()
+    try:
+        index = open_index_with_bar(settings)
+        if rebuild:
+            with _bar() as progress:
+                index.rebuild(progress)
+        index.reconcile()
+        problems = index.verify()
+    except StoreError as e:
+        fail(str(e))
+        return
     for name, ids in problems.items():
         click.echo(f"{name}: {len(ids)}" + (f" (e.g. {ids[:3]})" if ids else ""))
     if any(problems.values()):
         sys.exit(EXIT_PARTIAL)
+
+
+@contextmanager
+def _bar() -> Iterator[Callable[[int, int, str], None]]:
+    """A progress bar on stderr (when it is a terminal), as a progress(done, total, message)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.update(task, completed=done, total=total, description=message)
+
+        yield progress
+
+
+def open_index_with_bar(settings: Settings) -> Any:
+    """The index; the first open against a server builds this machine's cache, with a bar."""
+    from qa.store import open_index
+
+    if not settings.chroma_url:
+        return open_index(settings)
+    with _bar() as progress:
+        return open_index(settings, progress)
 
 
 @main.command()
@@ -318,6 +358,14 @@ def serve(
         for problem in report.failed:
             click.secho(f"failed: {problem}", fg="yellow", err=True)
         click.echo(report.summary())
+    if settings.chroma_url:  # this machine's cache of the server, built before serving
+        from qa.store import StoreError
+
+        try:
+            open_index_with_bar(settings)
+        except StoreError as e:
+            fail(str(e))
+            return
     from qa.ui import launch
 
     user, password = os.environ.get("QA_USERNAME"), os.environ.get("QA_PASSWORD")

@@ -40,6 +40,14 @@ class Settings:
     store_dir: Path = field(default_factory=default_store_dir)
     chroma_url: str | None = None
     """A Chroma server (`http://host:port`); None keeps Chroma on disk in `store_dir`."""
+    chroma_token: str | None = field(default=None, repr=False)
+    """Sent to the reverse proxy in front of the server (`QA_CHROMA_TOKEN`; never a flag)."""
+    chroma_token_header: str = "Authorization"
+    """The header carrying the token; `Authorization` sends `Bearer <token>`."""
+    sync_s: float = 2.0
+    """How often a front end asks the server whether the index changed."""
+    lease_s: float = 60.0
+    """How long an ingest's write lease lasts unless renewed (a crashed one's expires)."""
     collection: str = "articles"
     embedder: str = DEFAULT_EMBEDDER
     answerer: str = "extractive"
@@ -93,6 +101,10 @@ class Settings:
             raise ValueError(
                 "answerer must be extractive, llamacpp:smollm2, llamacpp:/path/to/model.gguf, "
                 f"openai:MODEL or ollama:MODEL, got {self.answerer!r}"
+            )
+        if self.sync_s <= 0 or self.lease_s <= 0:
+            raise ValueError(
+                f"sync_s and lease_s must be positive, got {self.sync_s}, {self.lease_s}"
             )
         if self.grounding not in ("remove", "mark"):
             raise ValueError(f"grounding must be 'remove' or 'mark', got {self.grounding!r}")

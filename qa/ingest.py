@@ -2,8 +2,9 @@
 
 An article whose size and mtime are unchanged is not even read; one whose content hash is
 unchanged is not embedded; a changed one is replaced; an article whose file left an ingested
-folder leaves the index. One ingest runs at a time per store (a lock file); a second one is
-refused with a message naming the holder.
+folder leaves the index. One ingest runs at a time per store (a lock file), and against a
+Chroma server one at a time across machines (the server's lease, `qa.manifest`); a second one
+is refused with a message naming the holder.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from qa import chunking
 from qa.backends import Embedder, get_embedder
 from qa.config import Settings
+from qa.errors import IngestBusy
 from qa.loaders import LoadError, display_source, find_files, load_file
 from qa.store import Index, open_index
 from qa.types import Article, Chunk, IngestReport, Problem
@@ -31,10 +33,6 @@ Progress = Callable[[int, int, str], None]
 """progress(chunks embedded so far, chunks to embed, message)."""
 
 EMBED_BATCH = 256
-
-
-class IngestBusy(RuntimeError):
-    """Another ingest holds the store's lock."""
 
 
 @dataclass
@@ -54,7 +52,8 @@ def ingest(
     """Bring the index in step with `paths` (files and folders).
 
     Raises:
-        IngestBusy: another ingest is running on the same store.
+        IngestBusy: another ingest is running on the same store (or the same server).
+        StoreError: the index cannot be opened or written (the message says why).
     """
     from filelock import FileLock, Timeout
 
@@ -81,7 +80,17 @@ def _ingest_locked(
     paths: list[Path], settings: Settings, progress: Progress | None, max_file_bytes: int
 ) -> IngestReport:
     index = open_index(settings)
-    index.reconcile()
+    with index.writing():  # on a server: under its lease, visible to readers when whole
+        return _ingest_into(index, paths, settings, progress, max_file_bytes)
+
+
+def _ingest_into(
+    index: Index,
+    paths: list[Path],
+    settings: Settings,
+    progress: Progress | None,
+    max_file_bytes: int,
+) -> IngestReport:
     report = IngestReport()
     files, problems = find_files(paths)
     report.failed.extend(problems)
@@ -193,6 +202,9 @@ def _plan(
             report.removed.append(article.source)
         return None
     claimed[text_hash] = article.source
+    if index.adopt(article.source, key):  # a crashed ingest wrote it whole: not again
+        (report.replaced if stored is not None else report.added).append(article.source)
+        return None
     chunks = chunking.chunk_article(
         article,
         embedder.token_spans,

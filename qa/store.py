@@ -1,111 +1,59 @@
-"""The index: vectors in Chroma (on disk or a server), a SQLite ledger beside them.
+"""The index: chunk vectors in Chroma (on disk or a server), a SQLite ledger beside them.
 
-The ledger holds what was ingested (articles with their content hashes, chunks with their
-text and metadata) and the keyword index (SQLite FTS5, BM25-ranked), updated in the same
-transactions, so the keyword index never disagrees with the ledger and never needs a rebuild.
-Chroma is kept in step by a journal: chunk ids are written to `pending` before Chroma is
-touched and cleared after, and `reconcile()` settles whatever a killed process left.
+- `qa.chroma`: the client (a token for a server behind a proxy), the chunk collection.
+- `qa.ledger` and `qa.keyword`: articles, chunk text and the FTS5 keyword index.
+- On disk, the ledger is the record of what was ingested. Chroma is kept in step by a journal:
+  chunk ids are written to `pending` before Chroma is touched and cleared after, and
+  `reconcile()` settles whatever a killed process left.
+- Against a server (`Settings.chroma_url`), the server holds everything: chunks, and the
+  article manifest with the index version (`qa.manifest`). The ledger is this machine's cache
+  of it, built on first open and kept in step every few seconds by a thread (`qa.sync`); an
+  ingest writes through `qa.publish` under the server's lease and becomes visible whole.
+
+Questions read only the ledger and Chroma's nearest-neighbour search, whatever the mode.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from qa import chroma
 from qa.config import Settings
-from qa.text import adjacent_catenations, search_terms
-from qa.text import terms as text_terms
+from qa.errors import StoreError
+from qa.keyword import KEYWORD_VERSION, SELECTIVE_FROM, SELECTIVE_SHARE, date_int
+from qa.ledger import ArticleInfo, Ledger, Stored
 from qa.types import Chunk, Filters
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from qa.manifest import Manifest
+    from qa.publish import Publisher
+    from qa.sync import Progress
+
+__all__ = [
+    "KEYWORD_VERSION",
+    "SELECTIVE_FROM",
+    "SELECTIVE_SHARE",
+    "ArticleInfo",
+    "Index",
+    "StoreError",
+    "Stored",
+    "date_int",
+    "open_index",
+]
+
 log = logging.getLogger(__name__)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS articles (
-    source TEXT PRIMARY KEY, path TEXT NOT NULL, key TEXT NOT NULL, text_hash TEXT NOT NULL,
-    title TEXT, date TEXT, publisher TEXT, author TEXT, url TEXT,
-    size INTEGER, mtime_ns INTEGER, chunks INTEGER NOT NULL, header TEXT);
-CREATE INDEX IF NOT EXISTS articles_path ON articles(path);
-CREATE INDEX IF NOT EXISTS articles_text_hash ON articles(text_hash);
-CREATE TABLE IF NOT EXISTS chunks (
-    rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, source TEXT NOT NULL,
-    idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
-    title TEXT, date TEXT, date_int INTEGER, publisher TEXT, author TEXT, page INTEGER,
-    terms TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
-CREATE TABLE IF NOT EXISTS pending (id TEXT PRIMARY KEY);
-"""
-
-KEYWORD_SCHEMA = """
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    terms, content='chunks', content_rowid='rowid', tokenize="ascii tokenchars '.'");
-CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts(rowid, terms) VALUES (new.rowid, new.terms); END;
-CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, terms) VALUES('delete', old.rowid, old.terms); END;
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
-"""
-KEYWORD_VERSION = "2"
-"""Version 2: the index holds `qa.text.terms()` of each chunk (our stems and compound
-catenations) rather than FTS5's own Porter tokens of the text."""
-
-
-SELECTIVE_SHARE = 0.2
-"""In a large index, keyword search ranks only the chunks that hold a query term found in at
-most this share of all chunks, when the query has such a term (every term still counts in the
-scores). BM25 over every chunk matching a common word took ~250 ms at 100,000 chunks, ~8 ms
-with this limit. On SQuAD-48 (1,000 questions, `qa eval --squad`) retrieval hit@1/hit@5 were
-0.815/0.954 with it (0.1: 0.810/0.953) and 0.816/0.956 without: a little recall for a lot of
-speed, so only large indexes pay it (see `SELECTIVE_FROM`)."""
-SELECTIVE_FROM = 20_000
-"""Chunks from which keyword search applies the `SELECTIVE_SHARE` limit."""
-
-
-class StoreError(RuntimeError):
-    """The index cannot be opened or used as asked; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class ArticleInfo:
-    """An indexed article, as listed by `qa list` and the UI's library."""
-
-    source: str
-    title: str
-    date: str | None
-    publisher: str | None
-    chunks: int
-    path: str
-
-
-@dataclass(frozen=True)
-class Stored:
-    """What the ledger knows of a source: enough to skip it when nothing changed."""
-
-    key: str
-    text_hash: str
-    size: int
-    mtime_ns: int
-
-
-def date_int(date: str | None) -> int | None:
-    """'2020-04-01' -> 20200401, for range filters (Chroma compares numbers only)."""
-    if not date or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
-        return None
-    return int(date.replace("-", ""))
 
 
 class Index:
-    """Chroma plus the SQLite ledger for one collection.
+    """Chroma plus the ledger for one collection.
 
     Example:
         >>> index = Index(Settings(store_dir=Path("/tmp/qa-doc")))
@@ -113,22 +61,34 @@ class Index:
         0
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, progress: Progress | None = None) -> None:
         self.settings = settings
         settings.store_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(self._ledger_path(), check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-        self._keyword_schema()
+        self.ledger = Ledger(self._ledger_path())
         self._check_embedder()
-        self._collection: Any = None
-        # count() and doc_freqs() are read on every question and cost ms at 100,000 chunks;
-        # cached until the ledger changes (here, or in another process: PRAGMA data_version).
-        self._version: int | None = None
-        self._count: int | None = None
-        self._df: dict[str, int] = {}
+        self._client: Any = None
+        self._chunks: chroma.Chunks | None = None
+        self._manifest: Manifest | None = None
+        self._session: Publisher | None = None
+        self._sync_lock = threading.Lock()
+        self._poller: Any = None
+        if settings.chroma_url:
+            from filelock import FileLock
+
+            from qa.sync import Poller
+
+            self._file_lock = FileLock(f"{self.ledger.path}.lock")
+            if self.sync(progress) == 0 and self.manifest.collection.count() == 0:
+                self._warn_unpublished()
+            self._poller = Poller(self.sync, settings.sync_s, self.where)
+
+    def _warn_unpublished(self) -> None:
+        if self.ledger.count() == 0 and self.collection.count():
+            log.warning(
+                "%s holds chunks but no article manifest: run `qa ingest` on the machine that "
+                "ingested them (it publishes its ledger)",
+                self.where,
+            )
 
     def _ledger_path(self) -> Path:
         name = self.settings.collection
@@ -137,48 +97,11 @@ class Index:
             name = f"{u.hostname}_{u.port or 8000}-{name}"
         return self.settings.store_dir / f"ledger-{name}.sqlite"
 
-    def _meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def _keyword_schema(self) -> None:
-        """Create the keyword index, or rebuild one written by an older version from the chunks."""
-        if self._meta("keyword_version") == KEYWORD_VERSION:
-            return
-        columns = {r[1] for r in self._db.execute("PRAGMA table_info(chunks)")}
-        article_columns = {r[1] for r in self._db.execute("PRAGMA table_info(articles)")}
-        with self._db:
-            if "header" not in article_columns:
-                # Older ledgers did not keep headers: have the next ingest read every file
-                # again (an unchanged article is not re-embedded; `touch` stores its header).
-                self._db.execute("ALTER TABLE articles ADD COLUMN header TEXT")
-                self._db.execute("UPDATE articles SET size=-1")
-            if "terms" not in columns:
-                self._db.execute("ALTER TABLE chunks ADD COLUMN terms TEXT NOT NULL DEFAULT ''")
-            for trigger in ("chunks_ai", "chunks_ad"):
-                self._db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-            self._db.execute("DROP TABLE IF EXISTS chunks_vocab")
-            self._db.execute("DROP TABLE IF EXISTS chunks_fts")
-            rows = self._db.execute("SELECT rowid, text FROM chunks").fetchall()
-            if rows:
-                log.info("rebuilding the keyword index of %d chunks", len(rows))
-            self._db.executemany(
-                "UPDATE chunks SET terms=? WHERE rowid=?",
-                [(" ".join(text_terms(t)), r) for r, t in rows],
-            )
-            self._db.executescript(KEYWORD_SCHEMA)
-            self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
-            self._db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('keyword_version', ?)", (KEYWORD_VERSION,)
-            )
-
     def _check_embedder(self) -> None:
-        stored = self._meta("embedder")
+        stored = self.ledger.meta("embedder")
         if stored is None:
-            with self._db:
-                self._db.execute(
-                    "INSERT INTO meta VALUES ('embedder', ?)", (self.settings.embedder,)
-                )
+            with self.ledger.transaction() as db:
+                self.ledger.set_meta(db, "embedder", self.settings.embedder)
         elif stored != self.settings.embedder:
             raise StoreError(
                 f"collection {self.settings.collection!r} in {self.where} holds vectors of "
@@ -190,242 +113,159 @@ class Index:
     def where(self) -> str:
         return self.settings.chroma_url or str(self.settings.store_dir)
 
-    # --- Chroma -----------------------------------------------------------------------
+    # --- Chroma and the server --------------------------------------------------------
+
+    @property
+    def chunk_store(self) -> chroma.Chunks:
+        if self._chunks is None:
+            if self._client is None:
+                self._client = chroma.connect(self.settings)
+            collection = chroma.open_chunks(self._client, self.settings)
+            self._chunks = chroma.Chunks(collection, int(self._client.get_max_batch_size()))
+        return self._chunks
 
     @property
     def collection(self) -> Any:
-        if self._collection is None:
-            self._collection = self._open_collection()
-        return self._collection
+        """The Chroma collection of chunk vectors."""
+        return self.chunk_store.collection
 
-    def _open_collection(self) -> Any:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
+    @property
+    def manifest(self) -> Manifest:
+        """The article manifest on the server (server mode only)."""
+        if self._manifest is None:
+            from qa.manifest import Manifest
 
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        s = self.settings
-        if s.chroma_url:
-            u = urlparse(s.chroma_url)
-            try:
-                client: Any = chromadb.HttpClient(
-                    host=u.hostname or "127.0.0.1",
-                    port=u.port or 8000,
-                    ssl=u.scheme == "https",
-                    settings=chroma_settings,
-                )
-                client.heartbeat()
-            except Exception as e:
-                raise StoreError(
-                    f"Chroma server at {s.chroma_url} is not reachable ({type(e).__name__}: "
-                    f"{e}); start one with `chroma run --path DIR --port N` or unset "
-                    f"--chroma-url/QA_CHROMA_URL"
-                ) from e
-        else:
-            client = chromadb.PersistentClient(
-                path=str(s.store_dir / "chroma"), settings=chroma_settings
-            )
-        collection = client.get_or_create_collection(
-            s.collection,
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedder": s.embedder},
-        )
-        theirs = (collection.metadata or {}).get("embedder")
-        if theirs and theirs != s.embedder:
-            raise StoreError(
-                f"Chroma collection {s.collection!r} at {self.where} holds vectors of {theirs}, "
-                f"not {s.embedder}. Use --collection NAME for a separate index."
-            )
-        self._max_batch = int(client.get_max_batch_size())
-        return collection
+            _ = self.chunk_store
+            self._manifest = Manifest(self._client, self.settings.collection, self.where)
+        return self._manifest
 
-    def _chroma_add(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        step = max(1, min(self._max_batch_size(), 5000))
-        for i in range(0, len(chunks), step):
-            part = chunks[i : i + step]
-            self.collection.upsert(
-                ids=[c.id for c in part],
-                embeddings=vectors[i : i + step],
-                metadatas=[_chroma_metadata(c) for c in part],
-                documents=[c.text for c in part],
-            )
+    def sync(self, progress: Progress | None = None) -> int:
+        """Bring the cache to the server's version (built if need be); returns the version."""
+        from qa import sync
 
-    def _max_batch_size(self) -> int:
-        _ = self.collection
-        return self._max_batch
+        with self._sync_lock, self._file_lock:
+            return sync.sync(self.ledger, self.manifest, self.chunk_store, progress)
 
-    def _chroma_delete(self, ids: Sequence[str]) -> None:
-        step = max(1, min(self._max_batch_size(), 5000))
-        for i in range(0, len(ids), step):
-            self.collection.delete(ids=list(ids[i : i + step]))
+    def rebuild(self, progress: Progress | None = None) -> None:
+        """Throw the cache away and build it again from the server (on disk: the keyword index)."""
+        if not self.settings.chroma_url:
+            self.ledger.rebuild_keywords()
+            return
+        with self._sync_lock, self._file_lock:
+            self.ledger.clear()
+            with self.ledger.transaction() as db:
+                self.ledger.set_meta(db, "server_version", None)
+        self.sync(progress)
 
     # --- reading ----------------------------------------------------------------------
 
     def count(self) -> int:
         """Chunks in the ledger."""
-        with self._lock:
-            self._check_fresh()
-            if self._count is None:
-                self._count = int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
-            return self._count
-
-    def _check_fresh(self) -> None:
-        version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
-        if version != self._version:
-            self._version = version
-            self._changed()
-
-    def _changed(self) -> None:
-        self._count = None
-        self._df.clear()
+        return self.ledger.count()
 
     def articles(self) -> list[ArticleInfo]:
         """Every indexed article, by source."""
-        rows = self._db.execute(
-            "SELECT source, title, date, publisher, chunks, path FROM articles ORDER BY source"
-        ).fetchall()
-        return [ArticleInfo(*row) for row in rows]
+        return self.ledger.articles()
 
     def headers(self, sources: Sequence[str]) -> dict[str, str]:
         """The header text (before the body) of each of these articles that has one."""
-        wanted = list(dict.fromkeys(sources))
-        if not wanted:
-            return {}
-        rows = self._db.execute(
-            f"SELECT source, header FROM articles WHERE source IN ({','.join('?' * len(wanted))})"
-            " AND header IS NOT NULL AND header != ''",
-            wanted,
-        ).fetchall()
-        return {str(r[0]): str(r[1]) for r in rows}
+        return self.ledger.headers(sources)
 
     def publishers(self) -> list[str]:
-        rows = self._db.execute(
-            "SELECT DISTINCT publisher FROM articles WHERE publisher IS NOT NULL ORDER BY 1"
-        )
-        return [str(r[0]) for r in rows]
+        return self.ledger.publishers()
 
     def stored(self, source: str) -> Stored | None:
-        row = self._db.execute(
-            "SELECT key, text_hash, size, mtime_ns FROM articles WHERE source=?", (source,)
-        ).fetchone()
-        return None if row is None else Stored(*row)
+        if self._session is not None:
+            return self._session.stored(source)
+        return self.ledger.stored(source)
 
     def source_with_text(self, text_hash: str) -> str | None:
-        row = self._db.execute(
-            "SELECT source FROM articles WHERE text_hash=? LIMIT 1", (text_hash,)
-        ).fetchone()
-        return None if row is None else str(row[0])
+        if self._session is not None:
+            found = self._session.sources_with_text(text_hash)
+        else:
+            found = self.ledger.sources_with_text(text_hash)
+        return found[0] if found else None
 
     def sources_in(self, folder: Path) -> list[tuple[str, Path]]:
         """(source, file) of the articles whose files lie under `folder` (an absolute path)."""
-        prefix = str(folder).rstrip("/") + "/"
-        rows = self._db.execute(
-            "SELECT source, path FROM articles WHERE substr(path, 1, ?) = ? ORDER BY source",
-            (len(prefix), prefix),
-        )
-        return [(str(r[0]), Path(r[1])) for r in rows]
+        if self._session is not None:
+            return self._session.sources_in(folder)
+        return self.ledger.sources_in(folder)
 
     def sources_of_path(self, path: Path) -> list[str]:
-        rows = self._db.execute("SELECT source FROM articles WHERE path=?", (str(path),))
-        return [str(r[0]) for r in rows]
+        if self._session is not None:
+            return self._session.sources_of_path(path)
+        return self.ledger.sources_of_path(path)
 
     def chunk_ids(self, source: str | None = None) -> list[str]:
-        if source is None:
-            rows = self._db.execute("SELECT id FROM chunks ORDER BY id")
-        else:
-            rows = self._db.execute("SELECT id FROM chunks WHERE source=? ORDER BY idx", (source,))
-        return [str(r[0]) for r in rows]
+        if self._session is not None and source is not None:
+            return self._session.chunk_ids(source)
+        return self.ledger.chunk_ids(source)
 
     def chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
         """The chunks with these ids (those that exist)."""
-        out: dict[str, Chunk] = {}
-        for i in range(0, len(ids), 500):
-            part = list(ids[i : i + 500])
-            marks = ",".join("?" * len(part))
-            rows = self._db.execute(
-                "SELECT c.id, a.key, c.source, c.idx, c.text, c.start, c.end, c.title, c.date,"
-                " c.publisher, c.author, c.page FROM chunks c JOIN articles a USING (source)"
-                f" WHERE c.id IN ({marks})",
-                part,
-            ).fetchall()
-            for r in rows:
-                out[r[0]] = Chunk(*r)
-        return out
+        return self.ledger.chunks(ids)
 
     def keyword_search(
         self, query: str, n: int, filters: Filters | None = None
     ) -> list[tuple[str, float]]:
         """BM25 over the chunks' text: (chunk id, score), best first.
 
-        Only chunks holding at least one selective query term are ranked (see
-        `SELECTIVE_SHARE`); every query term still counts in their scores.
+        In a large index only chunks holding at least one selective query term are ranked
+        (see `qa.keyword.SELECTIVE_SHARE`); every query term still counts in their scores.
         """
-        terms = search_terms(query)
-        if not terms:
-            return []
-        # "cease fire" in the question finds "ceasefire" in the text (the index holds it).
-        joined = [t for t in adjacent_catenations(query) if t not in terms]
-        if joined:
-            terms += list(self.doc_freqs(joined))
-        match = _fts_any(terms)
-        with self._lock:
-            selective = self._selective(terms) if self.count() >= SELECTIVE_FROM else []
-            if selective and len(selective) < len(terms):
-                match = f"({_fts_any(selective)}) AND ({match})"
-            where, params = _sql_filters(filters)
-            if where:
-                sql = (
-                    "SELECT c.id, bm25(chunks_fts) AS s FROM chunks_fts JOIN chunks c"
-                    " ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ?"
-                    f"{where} ORDER BY s LIMIT ?"
-                )
-            else:  # join only the n best, not every match
-                sql = (
-                    "SELECT c.id, f.s FROM (SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts"
-                    " WHERE chunks_fts MATCH ? ORDER BY s LIMIT ?) f"
-                    " JOIN chunks c ON c.rowid = f.rowid ORDER BY f.s"
-                )
-            rows = self._db.execute(sql, [match, *params, n]).fetchall()
-        return [(str(r[0]), -float(r[1])) for r in rows]
-
-    def _selective(self, terms: Sequence[str]) -> list[str]:
-        """The terms found in at least one chunk and at most SELECTIVE_SHARE of them."""
-        df = self.doc_freqs(terms)
-        limit = SELECTIVE_SHARE * self.count()
-        return [t for t in terms if 0 < df.get(t, 0) <= limit]
+        return self.ledger.keyword_search(query, n, filters)
 
     def doc_freqs(self, stems: Sequence[str]) -> dict[str, int]:
         """How many chunks hold each term (a `qa.text` stem); terms in none are left out."""
-        with self._lock:
-            self._check_fresh()
-            missing = list(dict.fromkeys(t for t in stems if t not in self._df))
-            if missing:
-                marks = ",".join("?" * len(missing))
-                rows = self._db.execute(
-                    f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", missing
-                ).fetchall()
-                if len(self._df) > 200_000:
-                    self._df.clear()
-                self._df.update({t: 0 for t in missing})
-                self._df.update({str(t): int(d) for t, d in rows})
-            return {t: self._df[t] for t in stems if self._df.get(t)}
+        return self.ledger.doc_freqs(stems)
 
     def dense_search(
         self, vector: np.ndarray, n: int, filters: Filters | None = None
     ) -> list[tuple[str, float]]:
-        """Nearest chunks by cosine: (chunk id, similarity), best first."""
+        """Nearest chunks by cosine: (chunk id, similarity), best first.
+
+        Only chunks the ledger holds: on a server, an ingest's chunks before it commits (or
+        after this cache last synced) are not part of the index this front end answers from.
+        """
         if self.count() == 0:
             return []
-        result = self.collection.query(
-            query_embeddings=[vector],
-            n_results=n,
-            where=_chroma_where(filters),
-            include=["distances"],
-        )
-        ids = result["ids"][0]
-        distances = result["distances"][0]
-        return [(str(i), 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+        found = self.chunk_store.query(vector, n, filters)
+        known = self.ledger.known([cid for cid, _ in found])
+        return [(cid, s) for cid, s in found if cid in known]
 
     # --- writing ----------------------------------------------------------------------
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Around an ingest's writes: on disk, settle what a killed one left; on a server,
+        hold the lease and make the writes visible together when the block ends."""
+        if not self.settings.chroma_url:
+            self.reconcile()
+            yield
+            return
+        from qa.publish import Publisher
+
+        session = Publisher(
+            self.ledger, self.manifest, self.chunk_store, self.sync, self.settings.lease_s
+        )
+        session.begin()
+        self._session = session
+        try:
+            yield
+            session.commit()
+        except BaseException:
+            session.close()
+            raise
+        finally:
+            self._session = None
+
+    def _writer(self) -> Publisher:
+        if self._session is None:
+            raise StoreError(
+                f"writes to the Chroma server {self.where} go through `with index.writing():`"
+            )
+        return self._session
 
     def put_article(
         self, row: dict[str, Any], chunks: Sequence[Chunk], vectors: np.ndarray
@@ -441,217 +281,88 @@ class Index:
         Each Chroma write has a large fixed cost (~130 ms measured on 2 busy cores, whatever
         its size), so ingest hands over a whole embedding batch rather than one article.
         """
-        import numpy as np
+        if self.settings.chroma_url:
+            self._writer().put(items)
+            return
+        from qa import disk
 
-        with self._lock:
-            sources = [row["source"] for row, _, _ in items]
-            old = {i for source in sources for i in self.chunk_ids(source)}
-            chunks = [c for _, part, _ in items for c in part]
-            new_ids = [c.id for c in chunks]
-            self._journal(new_ids)
-            if chunks:
-                vectors = np.concatenate([v for _, part, v in items if len(part)])
-                self._chroma_add(chunks, vectors)
-            with self._db:
-                for row, _, _ in items:
-                    self._db.execute("DELETE FROM chunks WHERE source=?", (row["source"],))
-                    self._db.execute("DELETE FROM articles WHERE source=?", (row["source"],))
-                self._db.executemany(
-                    "INSERT INTO articles (source, path, key, text_hash, title, date, publisher,"
-                    " author, url, size, mtime_ns, chunks, header) VALUES (:source, :path, :key,"
-                    " :text_hash, :title, :date, :publisher, :author, :url, :size, :mtime_ns,"
-                    " :chunks, :header)",
-                    [row for row, _, _ in items],
-                )
-                self._db.executemany(
-                    "INSERT INTO chunks (id, source, idx, start, end, text, title, date,"
-                    " date_int, publisher, author, page, terms)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [_chunk_row(c) for c in chunks],
-                )
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO pending VALUES (?)", [(i,) for i in old]
-                )
-            stale = sorted(old - set(new_ids))
-            if stale:
-                self._chroma_delete(stale)
-            self._settle([*new_ids, *old])
-            self._changed()
+        disk.put_articles(self.ledger, self.chunk_store, items)
 
     def remove_article(self, source: str) -> int:
         """Drop an article from the ledger, the keyword index and Chroma; chunks removed."""
-        with self._lock:
-            ids = self.chunk_ids(source)
-            with self._db:
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO pending VALUES (?)", [(i,) for i in ids]
-                )
-                self._db.execute("DELETE FROM chunks WHERE source=?", (source,))
-                self._db.execute("DELETE FROM articles WHERE source=?", (source,))
-            if ids:
-                self._chroma_delete(ids)
-            self._settle(ids)
-            self._changed()
-            return len(ids)
+        if self.settings.chroma_url:
+            return self._writer().remove(source)
+        from qa import disk
+
+        return disk.remove_article(self.ledger, self.chunk_store, source)
+
+    def adopt(self, source: str, key: str) -> bool:
+        """Whether a crashed ingest's complete write of `source` at `key` was taken over."""
+        return self._session is not None and self._session.adopt(source, key)
 
     def touch(self, source: str, size: int, mtime_ns: int, header: str) -> None:
         """Record a new size/mtime (and the header) of an article whose content did not change."""
-        with self._db:
-            self._db.execute(
-                "UPDATE articles SET size=?, mtime_ns=?, header=? WHERE source=?",
-                (size, mtime_ns, header, source),
-            )
-
-    def _journal(self, ids: Iterable[str]) -> None:
-        with self._db:
-            self._db.executemany("INSERT OR IGNORE INTO pending VALUES (?)", [(i,) for i in ids])
-
-    def _settle(self, ids: Sequence[str]) -> None:
-        for i in range(0, len(ids), 500):
-            part = list(ids[i : i + 500])
-            with self._db:
-                self._db.execute(
-                    f"DELETE FROM pending WHERE id IN ({','.join('?' * len(part))})", part
-                )
+        if self._session is not None:
+            self._session.touch(source, size, mtime_ns, header)
+        else:
+            self.ledger.touch(source, size, mtime_ns, header)
 
     def reconcile(self) -> list[str]:
         """Settle chunk ids a killed ingest left half-written; returns sources to re-ingest.
 
-        A pending id the ledger holds must be in Chroma (if not, its article is dropped from
-        the ledger so the next ingest embeds it again); one the ledger does not hold must not be.
+        On disk only: against a server, an ingest's writes are settled by the next one.
         """
-        pending = [str(r[0]) for r in self._db.execute("SELECT id FROM pending")]
-        if not pending:
+        if self.settings.chroma_url or not self.ledger.pending():
             return []
-        with self._lock:
-            known = set(self.chunks(pending))
-            orphans = [i for i in pending if i not in known]
-            if orphans:
-                self._chroma_delete(orphans)
-            redo: set[str] = set()
-            if known:
-                present = set(self.collection.get(ids=sorted(known), include=[])["ids"])
-                for cid, chunk in self.chunks(sorted(known - present)).items():
-                    log.warning(
-                        "chunk %s is missing from Chroma; re-ingesting %s", cid, chunk.source
-                    )
-                    redo.add(chunk.source)
-            for source in sorted(redo):
-                with self._db:
-                    self._db.execute("DELETE FROM chunks WHERE source=?", (source,))
-                    self._db.execute("DELETE FROM articles WHERE source=?", (source,))
-            self._settle(pending)
-            self._changed()
-            log.info("reconciled %d pending chunk ids (%d orphans)", len(pending), len(orphans))
-            return sorted(redo)
+        from qa import disk
+
+        return disk.reconcile(self.ledger, self.chunk_store)
 
     def verify(self) -> dict[str, list[str]]:
-        """Compare the ids in Chroma, the ledger and the keyword index (tests, `qa doctor`)."""
-        ledger = set(self.chunk_ids())
-        try:
-            # FTS5 compares its index with the chunks table and raises if they differ.
-            self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('integrity-check')")
-            keyword_problems: list[str] = []
-        except sqlite3.DatabaseError as e:
-            keyword_problems = [str(e)]
-        chroma: set[str] = set()
-        offset = 0
-        while True:
-            got = self.collection.get(include=[], limit=5000, offset=offset)["ids"]
-            chroma.update(got)
-            if len(got) < 5000:
-                break
-            offset += 5000
-        return {
-            "missing_in_chroma": sorted(ledger - chroma),
-            "orphans_in_chroma": sorted(chroma - ledger),
-            "keyword_index": keyword_problems,
+        """Compare the ids in Chroma, the ledger and the keyword index (tests, `qa doctor`).
+
+        Against a server also the cache with the manifest at the cache's version
+        (`cache_vs_server`); chunks of an ingest still writing count as orphans meanwhile.
+        """
+        ledger = set(self.ledger.chunk_ids())
+        in_chroma = self.chunk_store.all_ids()
+        found = {
+            "missing_in_chroma": sorted(ledger - in_chroma),
+            "orphans_in_chroma": sorted(in_chroma - ledger),
+            "keyword_index": self.ledger.integrity(),
         }
+        if self.settings.chroma_url:
+            from qa.sync import named_chunks
+
+            version = int(self.ledger.meta("server_version") or 0)
+            found["cache_vs_server"] = sorted(named_chunks(self.manifest, version) ^ ledger)
+        return found
 
     def close(self) -> None:
-        self._db.close()
-
-
-def _fts_any(terms: Sequence[str]) -> str:
-    """An FTS5 query matching any of `terms`, each quoted so it is taken as a word."""
-    return " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
-
-
-def _chunk_row(c: Chunk) -> tuple[Any, ...]:
-    return (
-        c.id,
-        c.source,
-        c.index,
-        c.start,
-        c.end,
-        c.text,
-        c.title,
-        c.date,
-        date_int(c.date),
-        c.publisher,
-        c.author,
-        c.page,
-        " ".join(text_terms(c.text)),
-    )
-
-
-def _chroma_metadata(c: Chunk) -> dict[str, str | int]:
-    meta: dict[str, str | int] = {
-        "source": c.source,
-        "index": c.index,
-        "start": c.start,
-        "end": c.end,
-        "title": c.title,
-    }
-    for key, value in (
-        ("date", c.date),
-        ("publisher", c.publisher),
-        ("author", c.author),
-        ("page", c.page),
-        ("date_int", date_int(c.date)),
-    ):
-        if value is not None:
-            meta[key] = value
-    return meta
-
-
-def _chroma_where(filters: Filters | None) -> dict[str, Any] | None:
-    if filters is None or filters.is_empty():
-        return None
-    clauses: list[dict[str, Any]] = []
-    if filters.publishers:
-        clauses.append({"publisher": {"$in": list(filters.publishers)}})
-    if filters.date_from:
-        clauses.append({"date_int": {"$gte": date_int(filters.date_from)}})
-    if filters.date_to:
-        clauses.append({"date_int": {"$lte": date_int(filters.date_to)}})
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def _sql_filters(filters: Filters | None) -> tuple[str, list[Any]]:
-    if filters is None or filters.is_empty():
-        return "", []
-    sql, params = "", list[Any]()
-    if filters.publishers:
-        sql += f" AND c.publisher IN ({','.join('?' * len(filters.publishers))})"
-        params.extend(filters.publishers)
-    if filters.date_from:
-        sql += " AND c.date_int >= ?"
-        params.append(date_int(filters.date_from))
-    if filters.date_to:
-        sql += " AND c.date_int <= ?"
-        params.append(date_int(filters.date_to))
-    return sql, params
+        if self._poller is not None:
+            self._poller.stop()
+        self.ledger.close()
 
 
 _indexes: dict[tuple[str, str | None, str, str], Index] = {}
 _indexes_lock = threading.Lock()
 
 
-def open_index(settings: Settings) -> Index:
-    """The Index for these settings, opened once per process (the UI and API share it)."""
+def close_indexes() -> None:
+    """Close every index `open_index` opened (their polling threads stop)."""
+    with _indexes_lock:
+        for index in _indexes.values():
+            index.close()
+        _indexes.clear()
+
+
+def open_index(settings: Settings, progress: Progress | None = None) -> Index:
+    """The Index for these settings, opened once per process (the UI and API share it).
+
+    Against a server the first open builds this machine's cache (`progress` is told how far).
+    """
     key = (str(settings.store_dir), settings.chroma_url, settings.collection, settings.embedder)
     with _indexes_lock:
         if key not in _indexes:
-            _indexes[key] = Index(settings)
+            _indexes[key] = Index(settings, progress)
         return _indexes[key]

@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
@@ -115,3 +116,28 @@ def running(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def chroma_binary() -> str:
+    """The `chroma` command of this environment."""
+    found = Path(sys.executable).parent / "chroma"
+    if found.exists():
+        return str(found)
+    on_path = shutil.which("chroma")
+    if on_path is None:
+        pytest.fail("the `chroma` command is missing: pip install chromadb")
+    return on_path
+
+
+@contextmanager
+def chroma_server(folder: Path) -> Iterator[str]:
+    """A real `chroma run` on a free port of 127.0.0.1 keeping its data in `folder`; its URL."""
+    port = free_port()
+    command = [chroma_binary(), "run", "--path", str(folder / "data"), "--host", "127.0.0.1",
+               "--port", str(port)]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    with running(
+        "chroma run", command, ready_url=f"{url}/api/v2/heartbeat", log=folder / "server.log",
+        timeout_s=30,
+    ):  # fmt: skip
+        yield url

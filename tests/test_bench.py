@@ -167,7 +167,7 @@ def test_squad_part_times_ours_naive_and_reingest(tmp_path: Path) -> None:
 def test_keyword_search_ranks_only_chunks_with_a_selective_term(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import qa.store
+    import qa.keyword
     from qa.ingest import ingest
     from qa.store import open_index
 
@@ -184,7 +184,7 @@ def test_keyword_search_ranks_only_chunks_with_a_selective_term(
     hits = [cid for cid, _ in index.keyword_search("Kelvaro council", 20)]
     assert (len(hits), hits[:1]) == (13, kelvaro)
     # ...a large one (here: from one chunk on) only those holding a selective term.
-    monkeypatch.setattr(qa.store, "SELECTIVE_FROM", 1)
+    monkeypatch.setattr(qa.keyword, "SELECTIVE_FROM", 1)
     # "council" is in 12 of 13 chunks: only chunks holding "kelvaro" are ranked...
     assert [cid for cid, _ in index.keyword_search("Kelvaro council", 10)] == kelvaro
     # ...unless no term is selective: then every match is.

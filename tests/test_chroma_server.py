@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, SEED, free_port, running
+from conftest import ROOT, SEED, chroma_server, free_port
 
 from qa import Filters, Settings, answer
 from qa.ingest import ingest
@@ -32,28 +31,10 @@ will link the old harbour with the new container terminal on the northern shore.
 """
 
 
-def _chroma_binary() -> str:
-    found = Path(sys.executable).parent / "chroma"
-    if found.exists():
-        return str(found)
-    on_path = shutil.which("chroma")
-    if on_path is None:
-        pytest.fail("the `chroma` command is missing: pip install chromadb")
-    return on_path
-
-
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Chroma server on a free port of 127.0.0.1, stopped after the module."""
-    folder = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    command = [_chroma_binary(), "run", "--path", str(folder / "data"), "--host", "127.0.0.1",
-               "--port", str(port)]  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    with running(
-        "chroma run", command, ready_url=f"{url}/api/v2/heartbeat", log=folder / "server.log",
-        timeout_s=30,
-    ):  # fmt: skip
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as url:
         yield url
 
 
@@ -143,7 +124,7 @@ def test_deleted_file_leaves_the_server(served: dict[str, Any], chroma_url: str)
     assert report.chunks_removed == len(gone)
     assert _server_ids(chroma_url, "articles") == set(kept)
     assert index.verify() == {"missing_in_chroma": [], "orphans_in_chroma": [],
-                              "keyword_index": []}  # fmt: skip
+                              "keyword_index": [], "cache_vs_server": []}  # fmt: skip
 
 
 def test_server_that_is_down_names_the_url(tmp_path: Path) -> None:

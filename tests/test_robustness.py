@@ -177,7 +177,7 @@ def fake_index(store: Path) -> Index:
 def assert_exact(index: Index) -> None:
     """Chroma, the ledger and the keyword index agree, and no write is left pending."""
     assert index.verify() == {"missing_in_chroma": [], "orphans_in_chroma": [], "keyword_index": []}
-    assert index._db.execute("SELECT count(*) FROM pending").fetchone()[0] == 0
+    assert index.ledger.pending() == []
 
 
 @dataclass
