@@ -8,7 +8,8 @@ keyword index always end up agreeing (tests/test_crash.py kills ingests to check
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from qa.chroma import Chunks
@@ -34,27 +35,27 @@ def put_articles(
     chunks = [c for _, part, _ in items for c in part]
     new_ids = [c.id for c in chunks]
     with ledger.transaction() as db:
-        Ledger.journal(db, new_ids)
+        journal(db, new_ids)
     if chunks:
         chunks_store.upsert(chunks, np.concatenate([v for _, part, v in items if len(part)]))
     with ledger.transaction() as db:
         Ledger.put(db, [row for row, _, _ in items], chunks)
-        Ledger.journal(db, old)
+        journal(db, old)
     stale = sorted(old - set(new_ids))
     if stale:
         chunks_store.delete(stale)
-    ledger.settle([*new_ids, *old])
+    settle(ledger, [*new_ids, *old])
 
 
 def remove_article(ledger: Ledger, chunks_store: Chunks, source: str) -> int:
     """Drop an article from the ledger, the keyword index and Chroma; chunks removed."""
     ids = ledger.chunk_ids(source)
     with ledger.transaction() as db:
-        Ledger.journal(db, ids)
+        journal(db, ids)
         Ledger.remove(db, source)
     if ids:
         chunks_store.delete(ids)
-    ledger.settle(ids)
+    settle(ledger, ids)
     return len(ids)
 
 
@@ -64,7 +65,7 @@ def reconcile(ledger: Ledger, chunks_store: Chunks) -> list[str]:
     A pending id the ledger holds must be in Chroma (if not, its article is dropped from the
     ledger so the next ingest embeds it again); one the ledger does not hold must not be.
     """
-    pending = ledger.pending()
+    pending = pending_ids(ledger)
     known = set(ledger.chunks(pending))
     orphans = [i for i in pending if i not in known]
     if orphans:
@@ -78,6 +79,22 @@ def reconcile(ledger: Ledger, chunks_store: Chunks) -> list[str]:
     with ledger.transaction() as db:
         for source in sorted(redo):
             Ledger.remove(db, source)
-    ledger.settle(pending)
+    settle(ledger, pending)
     log.info("reconciled %d pending chunk ids (%d orphans)", len(pending), len(orphans))
     return sorted(redo)
+
+
+def pending_ids(ledger: Ledger) -> list[str]:
+    """Chunk ids written to the journal and not settled (a killed ingest's)."""
+    return [str(r[0]) for r in ledger.db.execute("SELECT id FROM pending")]
+
+
+def journal(db: sqlite3.Connection, ids: Iterable[str]) -> None:
+    db.executemany("INSERT OR IGNORE INTO pending VALUES (?)", [(i,) for i in ids])
+
+
+def settle(ledger: Ledger, ids: Sequence[str]) -> None:
+    for i in range(0, len(ids), 500):
+        part = list(ids[i : i + 500])
+        with ledger.transaction() as db:
+            db.execute(f"DELETE FROM pending WHERE id IN ({','.join('?' * len(part))})", part)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from qa.text import adjacent_catenations, search_terms
 from qa.text import terms as text_terms
 from qa.types import Filters
 
@@ -85,17 +87,83 @@ def ensure_schema(db: sqlite3.Connection, *, rebuild: bool = False) -> None:
         db.execute("INSERT OR REPLACE INTO meta VALUES ('keyword_version', ?)", (KEYWORD_VERSION,))
 
 
+class Stats:
+    """How many chunks the ledger holds, and how many hold a term: read on every question and
+    costing ms at 100,000 chunks, so cached until the ledger changes (through any connection,
+    in any process: `PRAGMA data_version` on a connection of its own tells)."""
+
+    def __init__(self, probe: sqlite3.Connection, db: Callable[[], sqlite3.Connection]) -> None:
+        self._probe = probe
+        self._db = db
+        self._lock = threading.Lock()  # never held while waiting for a query
+        self._version: int | None = None
+        self._count: int | None = None
+        self._df: dict[str, int] = {}
+
+    def _check_fresh(self) -> None:
+        with self._lock:
+            version = int(self._probe.execute("PRAGMA data_version").fetchone()[0])
+            if version != self._version:
+                self._version, self._count = version, None
+                self._df.clear()
+
+    def changed(self) -> None:
+        with self._lock:
+            self._count = None
+            self._df.clear()
+
+    def count(self) -> int:
+        self._check_fresh()
+        if self._count is None:
+            self._count = int(self._db().execute("SELECT count(*) FROM chunks").fetchone()[0])
+        return self._count
+
+    def doc_freqs(self, stems: Sequence[str]) -> dict[str, int]:
+        self._check_fresh()
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in stems if t not in self._df))
+        if missing:
+            found = doc_freqs(self._db(), missing)
+            with self._lock:
+                if len(self._df) > 200_000:
+                    self._df.clear()
+                self._df.update({t: found.get(t, 0) for t in missing})
+        with self._lock:
+            return {t: d for t in stems if (d := self._df.get(t, 0))}
+
+
 def search(
     db: sqlite3.Connection,
-    terms: list[str],
+    query: str,
     n: int,
     filters: Filters | None,
-    selective: Sequence[str],
+    count: int,
+    doc_freqs: Callable[[Sequence[str]], dict[str, int]],
 ) -> list[tuple[str, float]]:
-    """BM25 over the chunks holding any of `terms` (and one of `selective`, when given)."""
+    """BM25 over the chunks holding the query's terms: (chunk id, score), best first.
+
+    Args:
+        db: a connection to the ledger.
+        query: the text searched.
+        n: results at most.
+        filters: publishers and dates.
+        count: chunks in the index; from `SELECTIVE_FROM` on, only chunks holding a
+            selective term are ranked (every term still counts in their scores).
+        doc_freqs: chunks holding each term (cached by the caller).
+    """
+    terms = search_terms(query)
+    if not terms:
+        return []
+    # "cease fire" in the question finds "ceasefire" in the text (the index holds it).
+    joined = [t for t in adjacent_catenations(query) if t not in terms]
+    if joined:
+        terms += list(doc_freqs(joined))
     match = fts_any(terms)
-    if selective and len(selective) < len(terms):
-        match = f"({fts_any(selective)}) AND ({match})"
+    if count >= SELECTIVE_FROM:
+        df = doc_freqs(terms)
+        selective = [t for t in terms if 0 < df.get(t, 0) <= SELECTIVE_SHARE * count]
+        if selective and len(selective) < len(terms):
+            match = f"({fts_any(selective)}) AND ({match})"
     where, params = sql_filters(filters)
     if where:
         sql = (

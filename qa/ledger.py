@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,6 @@ from typing import Any
 
 from qa import keyword
 from qa.keyword import chunk_terms, date_int
-from qa.text import adjacent_catenations, search_terms
 from qa.types import Chunk, Filters
 
 SCHEMA = """
@@ -76,7 +75,6 @@ class Ledger:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.RLock()
-        """Guards the cached counts; never held while waiting for the disk or the network."""
         self._write_lock = threading.RLock()
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
@@ -85,12 +83,7 @@ class Ledger:
             with self._writer:
                 self._writer.execute("ALTER TABLE articles ADD COLUMN version INTEGER")
         keyword.ensure_schema(self._writer)
-        self._probe = self._connect()
-        # count() and doc_freqs() are read on every question and cost ms at 100,000 chunks;
-        # cached until the ledger changes (here, or in another process: PRAGMA data_version).
-        self._data_version: int | None = None
-        self._count: int | None = None
-        self._df: dict[str, int] = {}
+        self._stats = keyword.Stats(self._connect(), lambda: self.db)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
@@ -129,23 +122,15 @@ class Ledger:
 
     def count(self) -> int:
         """Chunks in the ledger."""
-        with self._lock:
-            self._check_fresh()
-            if self._count is None:
-                self._count = int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
-            return self._count
+        return self._stats.count()
 
-    def _check_fresh(self) -> None:
-        version = int(self._probe.execute("PRAGMA data_version").fetchone()[0])
-        if version != self._data_version:
-            self._data_version = version
-            self.changed()
+    def doc_freqs(self, stems: Sequence[str]) -> dict[str, int]:
+        """How many chunks hold each term (a `qa.text` stem); terms in none are left out."""
+        return self._stats.doc_freqs(stems)
 
     def changed(self) -> None:
         """Forget the cached counts (the ledger was written)."""
-        with self._lock:
-            self._count = None
-            self._df.clear()
+        self._stats.changed()
 
     def articles(self) -> list[ArticleInfo]:
         rows = self.db.execute(
@@ -244,39 +229,12 @@ class Ledger:
     def keyword_search(
         self, query: str, n: int, filters: Filters | None = None
     ) -> list[tuple[str, float]]:
-        terms = search_terms(query)
-        if not terms:
-            return []
-        # "cease fire" in the question finds "ceasefire" in the text (the index holds it).
-        joined = [t for t in adjacent_catenations(query) if t not in terms]
-        if joined:
-            terms += list(self.doc_freqs(joined))
-        selective: list[str] = []
-        if self.count() >= keyword.SELECTIVE_FROM:
-            df, limit = self.doc_freqs(terms), keyword.SELECTIVE_SHARE * self.count()
-            selective = [t for t in terms if 0 < df.get(t, 0) <= limit]
-        return keyword.search(self.db, terms, n, filters, selective)
-
-    def doc_freqs(self, stems: Sequence[str]) -> dict[str, int]:
-        with self._lock:
-            self._check_fresh()
-            missing = list(dict.fromkeys(t for t in stems if t not in self._df))
-        if missing:
-            found = keyword.doc_freqs(self.db, missing)
-            with self._lock:
-                if len(self._df) > 200_000:
-                    self._df.clear()
-                self._df.update({t: found.get(t, 0) for t in missing})
-        with self._lock:
-            return {t: d for t in stems if (d := self._df.get(t, 0))}
+        return keyword.search(self.db, query, n, filters, self.count(), self.doc_freqs)
 
     def integrity(self) -> list[str]:
         """Problems FTS5 finds between its index and the chunks table."""
         with self._write_lock:
             return keyword.integrity(self._writer)
-
-    def pending(self) -> list[str]:
-        return [str(r[0]) for r in self.db.execute("SELECT id FROM pending")]
 
     # --- writing (inside `transaction()`) ---------------------------------------------
 
@@ -302,16 +260,6 @@ class Ledger:
     def remove(db: sqlite3.Connection, source: str) -> None:
         db.execute("DELETE FROM chunks WHERE source=?", (source,))
         db.execute("DELETE FROM articles WHERE source=?", (source,))
-
-    @staticmethod
-    def journal(db: sqlite3.Connection, ids: Iterable[str]) -> None:
-        db.executemany("INSERT OR IGNORE INTO pending VALUES (?)", [(i,) for i in ids])
-
-    def settle(self, ids: Sequence[str]) -> None:
-        for i in range(0, len(ids), 500):
-            part = list(ids[i : i + 500])
-            with self.transaction() as db:
-                db.execute(f"DELETE FROM pending WHERE id IN ({','.join('?' * len(part))})", part)
 
     def touch(self, source: str, size: int, mtime_ns: int, header: str) -> None:
         with self.transaction() as db:

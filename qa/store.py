@@ -15,7 +15,6 @@ Questions read only the ledger and Chroma's nearest-neighbour search, whatever t
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,7 +25,6 @@ from urllib.parse import urlparse
 from qa import chroma
 from qa.config import Settings
 from qa.errors import StoreError
-from qa.keyword import KEYWORD_VERSION, SELECTIVE_FROM, SELECTIVE_SHARE, date_int
 from qa.ledger import ArticleInfo, Ledger, Stored
 from qa.types import Chunk, Filters
 
@@ -35,21 +33,7 @@ if TYPE_CHECKING:
 
     from qa.manifest import Manifest
     from qa.publish import Publisher
-    from qa.sync import Progress
-
-__all__ = [
-    "KEYWORD_VERSION",
-    "SELECTIVE_FROM",
-    "SELECTIVE_SHARE",
-    "ArticleInfo",
-    "Index",
-    "StoreError",
-    "Stored",
-    "date_int",
-    "open_index",
-]
-
-log = logging.getLogger(__name__)
+    from qa.sync import Cache, Progress
 
 
 class Index:
@@ -68,27 +52,13 @@ class Index:
         self._check_embedder()
         self._client: Any = None
         self._chunks: chroma.Chunks | None = None
-        self._manifest: Manifest | None = None
         self._session: Publisher | None = None
-        self._sync_lock = threading.Lock()
-        self._poller: Any = None
+        self._cache: Cache | None = None
         if settings.chroma_url:
-            from filelock import FileLock
+            from qa.sync import Cache
 
-            from qa.sync import Poller
-
-            self._file_lock = FileLock(f"{self.ledger.path}.lock")
-            if self.sync(progress) == 0 and self.manifest.collection.count() == 0:
-                self._warn_unpublished()
-            self._poller = Poller(self.sync, settings.sync_s, self.where)
-
-    def _warn_unpublished(self) -> None:
-        if self.ledger.count() == 0 and self.collection.count():
-            log.warning(
-                "%s holds chunks but no article manifest: run `qa ingest` on the machine that "
-                "ingested them (it publishes its ledger)",
-                self.where,
-            )
+            chunks = self.chunk_store  # connects
+            self._cache = Cache(self.ledger, self._client, chunks, settings, progress)
 
     def _ledger_path(self) -> Path:
         name = self.settings.collection
@@ -130,32 +100,27 @@ class Index:
         return self.chunk_store.collection
 
     @property
+    def cache(self) -> Cache:
+        """This machine's cache of the server (server mode only)."""
+        if self._cache is None:
+            raise StoreError(f"{self.where} is an index on disk, not a Chroma server's cache")
+        return self._cache
+
+    @property
     def manifest(self) -> Manifest:
         """The article manifest on the server (server mode only)."""
-        if self._manifest is None:
-            from qa.manifest import Manifest
-
-            _ = self.chunk_store
-            self._manifest = Manifest(self._client, self.settings.collection, self.where)
-        return self._manifest
+        return self.cache.manifest
 
     def sync(self, progress: Progress | None = None) -> int:
         """Bring the cache to the server's version (built if need be); returns the version."""
-        from qa import sync
-
-        with self._sync_lock, self._file_lock:
-            return sync.sync(self.ledger, self.manifest, self.chunk_store, progress)
+        return self.cache.sync(progress)
 
     def rebuild(self, progress: Progress | None = None) -> None:
-        """Throw the cache away and build it again from the server (on disk: the keyword index)."""
-        if not self.settings.chroma_url:
+        """Build the cache again from the server (on disk: the keyword index, from the chunks)."""
+        if self._cache is None:
             self.ledger.rebuild_keywords()
-            return
-        with self._sync_lock, self._file_lock:
-            self.ledger.clear()
-            with self.ledger.transaction() as db:
-                self.ledger.set_meta(db, "server_version", None)
-        self.sync(progress)
+        else:
+            self._cache.rebuild(progress)
 
     # --- reading ----------------------------------------------------------------------
 
@@ -174,33 +139,27 @@ class Index:
     def publishers(self) -> list[str]:
         return self.ledger.publishers()
 
+    @property
+    def _view(self) -> Ledger | Publisher:
+        """What an ingest reads: against a server, its own writes over the cache."""
+        return self._session or self.ledger
+
     def stored(self, source: str) -> Stored | None:
-        if self._session is not None:
-            return self._session.stored(source)
-        return self.ledger.stored(source)
+        return self._view.stored(source)
 
     def source_with_text(self, text_hash: str) -> str | None:
-        if self._session is not None:
-            found = self._session.sources_with_text(text_hash)
-        else:
-            found = self.ledger.sources_with_text(text_hash)
+        found = self._view.sources_with_text(text_hash)
         return found[0] if found else None
 
     def sources_in(self, folder: Path) -> list[tuple[str, Path]]:
         """(source, file) of the articles whose files lie under `folder` (an absolute path)."""
-        if self._session is not None:
-            return self._session.sources_in(folder)
-        return self.ledger.sources_in(folder)
+        return self._view.sources_in(folder)
 
     def sources_of_path(self, path: Path) -> list[str]:
-        if self._session is not None:
-            return self._session.sources_of_path(path)
-        return self.ledger.sources_of_path(path)
+        return self._view.sources_of_path(path)
 
     def chunk_ids(self, source: str | None = None) -> list[str]:
-        if self._session is not None and source is not None:
-            return self._session.chunk_ids(source)
-        return self.ledger.chunk_ids(source)
+        return self.ledger.chunk_ids() if source is None else self._view.chunk_ids(source)
 
     def chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
         """The chunks with these ids (those that exist)."""
@@ -240,15 +199,11 @@ class Index:
     def writing(self) -> Iterator[None]:
         """Around an ingest's writes: on disk, settle what a killed one left; on a server,
         hold the lease and make the writes visible together when the block ends."""
-        if not self.settings.chroma_url:
+        if self._cache is None:
             self.reconcile()
             yield
             return
-        from qa.publish import Publisher
-
-        session = Publisher(
-            self.ledger, self.manifest, self.chunk_store, self.sync, self.settings.lease_s
-        )
+        session = self._cache.publisher()
         session.begin()
         self._session = session
         try:
@@ -312,10 +267,10 @@ class Index:
 
         On disk only: against a server, an ingest's writes are settled by the next one.
         """
-        if self.settings.chroma_url or not self.ledger.pending():
-            return []
         from qa import disk
 
+        if self._cache is not None or not disk.pending_ids(self.ledger):
+            return []
         return disk.reconcile(self.ledger, self.chunk_store)
 
     def verify(self) -> dict[str, list[str]]:
@@ -331,16 +286,16 @@ class Index:
             "orphans_in_chroma": sorted(in_chroma - ledger),
             "keyword_index": self.ledger.integrity(),
         }
-        if self.settings.chroma_url:
+        if self._cache is not None:
             from qa.sync import named_chunks
 
-            version = int(self.ledger.meta("server_version") or 0)
-            found["cache_vs_server"] = sorted(named_chunks(self.manifest, version) ^ ledger)
+            named = named_chunks(self.manifest, self._cache.version())
+            found["cache_vs_server"] = sorted(named ^ ledger)
         return found
 
     def close(self) -> None:
-        if self._poller is not None:
-            self._poller.stop()
+        if self._cache is not None:
+            self._cache.close()
         self.ledger.close()
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from qa.chroma import Chunks
+from qa.config import Settings
 from qa.errors import StoreError
 from qa.ledger import Ledger
 from qa.manifest import BUCKETS, Manifest, Record
@@ -34,6 +35,62 @@ BATCH_CHUNKS = 2000
 ATTEMPTS = 5
 SMALL = 5000
 """Manifest records read in one request by a full build; more are read bucket by bucket."""
+
+
+class Cache:
+    """This machine's ledger as the cache of one collection on a server: brought in step on
+    open (built the first time), then by a polling thread; rebuilt on demand."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        client: Any,
+        chunks: Chunks,
+        settings: Settings,
+        progress: Progress | None = None,
+    ) -> None:
+        from filelock import FileLock
+
+        self.ledger, self.chunks, self.settings = ledger, chunks, settings
+        self.where = str(settings.chroma_url)
+        self.manifest = Manifest(client, settings.collection, self.where)
+        self._lock = threading.Lock()
+        # Two processes sharing this folder (`qa serve` and `qa ingest`) sync one at a time.
+        self._file_lock = FileLock(f"{ledger.path}.lock")
+        unpublished = self.sync(progress) == 0 and not self.manifest.collection.count()
+        if unpublished and not ledger.count() and chunks.collection.count():
+            log.warning(
+                "%s holds chunks but no article manifest: run `qa ingest` on the machine that "
+                "ingested them (it publishes its ledger)",
+                self.where,
+            )
+        self._poller = Poller(self.sync, settings.sync_s, self.where)
+
+    def sync(self, progress: Progress | None = None) -> int:
+        """Bring the cache to the server's version; returns the version."""
+        with self._lock, self._file_lock:
+            return sync(self.ledger, self.manifest, self.chunks, progress)
+
+    def rebuild(self, progress: Progress | None = None) -> None:
+        """Throw the cache away and build it again from the server."""
+        with self._lock, self._file_lock:
+            self.ledger.clear()
+            with self.ledger.transaction() as db:
+                self.ledger.set_meta(db, "server_version", None)
+        self.sync(progress)
+
+    def publisher(self) -> Any:
+        """A write session for an ingest (`qa.publish.Publisher`), not yet begun."""
+        from qa.publish import Publisher
+
+        return Publisher(self.ledger, self.manifest, self.chunks, self.sync, self.settings.lease_s)
+
+    def version(self) -> int:
+        """The server version this cache holds."""
+        return int(self.ledger.meta("server_version") or 0)
+
+    def close(self) -> None:
+        self._poller.stop()
 
 
 class _Moved(Exception):

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEED
 
+from qa import disk
 from qa.chain import QuestionError, answer, stream
 from qa.config import Settings
 from qa.ingest import ingest
@@ -177,7 +178,7 @@ def fake_index(store: Path) -> Index:
 def assert_exact(index: Index) -> None:
     """Chroma, the ledger and the keyword index agree, and no write is left pending."""
     assert index.verify() == {"missing_in_chroma": [], "orphans_in_chroma": [], "keyword_index": []}
-    assert index.ledger.pending() == []
+    assert disk.pending_ids(index.ledger) == []
 
 
 @dataclass
