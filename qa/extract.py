@@ -20,13 +20,13 @@ from qa.chunking import split_sentences
 from qa.decision import DecisionModel, Match, describe, negation_mismatch
 from qa.header import header_answer
 from qa.question import Question, analyse
-from qa.short import new_spans, short_answer
+from qa.short import new_spans, pick_short
 from qa.text import term_set, weights
 from qa.types import Answer, Citation, Passage
 
 if TYPE_CHECKING:
     from qa.backends import Embedder
-    from qa.reader import Reader
+    from qa.reader import Reader, SpanReader
     from qa.store import Index
 
 NOT_IN_CORPUS = "The corpus does not say: none of the indexed articles answers this question."
@@ -154,6 +154,7 @@ def extract(
     model: DecisionModel,
     threshold: float | None = None,
     reader: Reader | None = None,
+    spans: SpanReader | None = None,
 ) -> Answer:
     """The extractive Answer to `question` from `passages` (searched as `query`)."""
     threshold = model.threshold if threshold is None else threshold
@@ -182,8 +183,10 @@ def extract(
     if second is not None:
         chosen = sorted([best, second], key=lambda c: c.start)
     citation = Citation.quoting(1, passages[best.passage], chosen[0].start, chosen[-1].end)
-    span = short_answer(asked, best.text)
-    short = best.text[span[0] : span[1]] if span else ""
+    span = pick_short(
+        asked, best.text, lambda: spans.span(asked.text, best.text) if spans else None
+    )
+    short = best.text[span[0] : span[1]].strip(" ,.;:") if span else ""
     return Answer(
         question,
         f"{citation.quote} [1]",
