@@ -52,6 +52,8 @@ def connect(settings: Settings) -> Any:
             ssl=u.scheme == "https",
             headers=auth_headers(settings) or None,
             settings=chroma_settings,
+            tenant=settings.chroma_tenant,
+            database=settings.chroma_database,
         )
         client.heartbeat()
     except Exception as e:

@@ -44,6 +44,9 @@ class Settings:
     """Sent to the reverse proxy in front of the server (`QA_CHROMA_TOKEN`; never a flag)."""
     chroma_token_header: str = "Authorization"
     """The header carrying the token; `Authorization` sends `Bearer <token>`."""
+    chroma_tenant: str = "default_tenant"
+    chroma_database: str = "default_database"
+    """The server's tenant and database (Chroma Cloud gives each key its own)."""
     sync_s: float = 2.0
     """How often a front end asks the server whether the index changed."""
     lease_s: float = 60.0

@@ -65,6 +65,8 @@ class Index:
         if self.settings.chroma_url:
             u = urlparse(self.settings.chroma_url)
             name = f"{u.hostname}_{u.port or 8000}-{name}"
+            if self.settings.chroma_database != "default_database":
+                name = f"{self.settings.chroma_tenant}.{self.settings.chroma_database}-{name}"
         return self.settings.store_dir / f"ledger-{name}.sqlite"
 
     def _check_embedder(self) -> None:

@@ -263,6 +263,29 @@ def test_wrong_token_gives_a_clear_error_naming_the_url(
     assert "guessed-wrong" not in out.stdout + out.stderr
 
 
+def test_a_tenant_and_database_of_its_own(chroma_url: str, tmp_path: Path) -> None:
+    """How Chroma Cloud names an index (each API key has its tenant and database)."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    port = int(chroma_url.rsplit(":", 1)[1])
+    admin = chromadb.AdminClient(ChromaSettings(
+        chroma_api_impl="chromadb.api.fastapi.FastAPI", chroma_server_host="127.0.0.1",
+        chroma_server_http_port=port, anonymized_telemetry=False,
+    ))  # fmt: skip
+    admin.create_tenant("newsroom")
+    admin.create_database("archive", tenant="newsroom")
+    arts = tmp_path / "arts"
+    council_archive(arts)
+    place = {"chroma_tenant": "newsroom", "chroma_database": "archive"}
+    ingest([arts], front_end(tmp_path / "first", chroma_url, "tenant", **place))
+    reader = open_index(front_end(tmp_path / "second", chroma_url, "tenant", **place))
+    assert len(reader.articles()) == 31
+    assert reader.ledger.path.name == f"ledger-newsroom.archive-127.0.0.1_{port}-tenant.sqlite"
+    default = chromadb.HttpClient(host="127.0.0.1", port=port)
+    assert "tenant" not in [c.name for c in default.list_collections()]
+
+
 # --- the lease ------------------------------------------------------------------------------
 
 
