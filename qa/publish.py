@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from qa.chroma import Chunks
 from qa.errors import StoreError
 from qa.ledger import Ledger, Stored
-from qa.manifest import Manifest, Record, State, record_id
+from qa.manifest import Lease, Manifest, Record, State, record_id
 from qa.types import Chunk
 
 if TYPE_CHECKING:
@@ -54,9 +54,16 @@ class Publisher:
         self._marked = False
         self._lost: Exception | None = None
         self._stop = threading.Event()
+        self._lease: Lease | None = None
+
+    @property
+    def lease(self) -> Lease:
+        if self._lease is None:
+            raise StoreError(f"this ingest holds no lease on {self.manifest.where}")
+        return self._lease
 
     def begin(self) -> None:
-        self.lease = self.manifest.acquire(self._lease_s)
+        self._lease = self.manifest.acquire(self._lease_s)
         self._renewer = threading.Thread(target=self._renew, name="qa-lease", daemon=True)
         self._renewer.start()
         self._sync()
@@ -273,7 +280,10 @@ class Publisher:
     def close(self) -> None:
         """Stop renewing and give the lease back (an aborted run's writes stay invisible)."""
         self._stop.set()
+        lease, self._lease = self._lease, None
+        if lease is None:
+            return
         try:
-            self.lease.release()
+            lease.release()
         except Exception as e:  # the lease expires by itself
             log.warning("could not release the lease on %s: %s", self.manifest.where, e)

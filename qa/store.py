@@ -206,9 +206,9 @@ class Index:
             yield
             return
         session = self._cache.publisher()
-        session.begin()
-        self._session = session
         try:
+            session.begin()
+            self._session = session
             yield
             session.commit()
         except BaseException:
