@@ -145,6 +145,31 @@ def test_generated_part_builds_once_and_reuses_the_cache(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.server
+def test_against_a_server_a_new_front_end_builds_its_cache(tmp_path: Path) -> None:
+    from conftest import chroma_server
+
+    from qa.store import close_indexes
+
+    (tmp_path / "server").mkdir()
+    with chroma_server(tmp_path / "server") as url:
+        settings = Settings(store_dir=tmp_path / "unused", embedder="fake:hash", chroma_url=url)
+        figures = run_bench(None, 60, tmp_path / "cache", settings, questions=5)
+        close_indexes()
+    assert figures["cache_passages"] == figures["passages"] >= 60
+    assert figures["cache_build_s"] > 0
+    # The same answers through the new front end's cache as through the ingesting machine's.
+    assert (figures["cache_hit@5"], figures["cache_answer_contains"]) == (
+        figures["hit@5"],
+        figures["answer_contains"],
+    )
+    assert figures["cache_extra_rss_mb"] == round(
+        figures["cache_peak_rss_mb"] - figures["peak_rss_mb"], 1
+    )
+    assert {"cache_build_s <= 120", "cache_extra_rss_mb <= 1024"} <= set(figures["targets"])
+
+
+@pytest.mark.slow
 def test_squad_part_times_ours_naive_and_reingest(tmp_path: Path) -> None:
     def para(n: int) -> dict[str, object]:
         context = (ROOT / "corpus" / SEED).read_text()[n * 400 : n * 400 + 400]
