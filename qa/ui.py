@@ -25,7 +25,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import gradio as gr
 
-from qa import ui_chat
+from qa import ui_chat, ui_style
 from qa import ui_format as fmt
 from qa.backends import ANSWERERS
 from qa.config import Settings
@@ -298,7 +298,7 @@ def launch(
         prevent_thread_lock=True,
         quiet=True,
         theme=theme(),
-        css=fmt.CSS,
-        head=fmt.HEAD,
+        css=ui_style.CSS,
+        head=ui_style.HEAD,
     )
     return demo

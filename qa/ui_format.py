@@ -1,10 +1,11 @@
-"""HTML for the chat UI: answers with linked [n] markers, source cards, tables and messages.
+"""HTML for the chat UI: answers with linked [n] markers, source cards, ingest reports and messages.
 
 Pure functions over `qa.types` records, kept apart from `qa.ui` so they are tested without
-Gradio. Every piece of article or user text goes through `escape()` before it is placed in
-HTML: an article containing `<script>` or `<img onerror=...>` is shown as text, never run.
-The answer HTML has no blank lines, so the chatbot's Markdown renderer passes it through as
-one HTML block instead of interpreting `*`, `_` or `$$` in article text.
+Gradio; the styles for their classes are in `qa.ui_style`. Every piece of article or user text
+goes through `escape()` before it is placed in HTML: an article containing `<script>` or
+`<img onerror=...>` is shown as text, never run. The answer HTML has no blank lines, so the
+chatbot's Markdown renderer passes it through as one HTML block instead of interpreting `*`,
+`_` or `$$` in article text.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-import unicodedata
 from collections.abc import Sequence
 from pathlib import PurePosixPath, PureWindowsPath
 
@@ -20,8 +20,6 @@ from qa.types import Answer, Citation, IngestReport, Problem
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_UNSAFE_NAME_CHARS = re.compile(r"[^\w.\-]+")
-MAX_NAME_CHARS = 120
 
 
 def escape(text: str) -> str:
@@ -208,30 +206,6 @@ def parse_date_range(date_from: str | None, date_to: str | None) -> tuple[str | 
     return start, end
 
 
-def safe_filename(name: str, default: str = "upload") -> str:
-    """An uploaded file's name reduced to a safe base name for the uploads folder.
-
-    Drops any folder part (`../`, `/`, `\\`), replaces characters other than letters,
-    digits, `.`, `-` and `_` with `_`, strips leading dots (no hidden or `..` names) and
-    keeps the extension when shortening.
-
-    Example:
-        >>> safe_filename("../../etc/pass wd.txt")
-        'pass_wd.txt'
-    """
-    base = re.split(r"[/\\]", unicodedata.normalize("NFC", name))[-1]
-    base = _UNSAFE_NAME_CHARS.sub("_", base).strip("._ ")
-    if not base:
-        return default
-    if len(base) > MAX_NAME_CHARS:
-        stem, dot, suffix = base.rpartition(".")
-        if dot and 0 < len(suffix) <= 10:
-            base = stem[: MAX_NAME_CHARS - len(suffix) - 1] + "." + suffix
-        else:
-            base = base[:MAX_NAME_CHARS]
-    return base
-
-
 def format_problems(problems: Sequence[Problem]) -> str:
     """Each problem as an escaped 'file: reason' list item, files named by `display_file`."""
     return "".join(
@@ -277,58 +251,3 @@ def format_rejected(rejected: Sequence[Problem]) -> str:
 def format_message(text: str, kind: str = "info") -> str:
     """A one-line status message (`kind`: info or error), escaped."""
     return f'<div class="qa-message qa-{kind}">{escape(text)}</div>'
-
-
-CSS = """
-#qa-sources { overflow-y: auto; }
-.qa-sources-empty, .qa-no-sources { color: var(--body-text-color-subdued); font-size: 0.95em; }
-.qa-sources-for { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 6px; }
-.qa-source {
-  border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
-  margin: 0 0 10px; background: var(--background-fill-secondary); scroll-margin: 16px;
-}
-.qa-source.qa-flash { animation: qa-flash 1.8s ease-out; }
-@keyframes qa-flash {
-  from { box-shadow: 0 0 0 3px var(--color-accent); } to { box-shadow: 0 0 0 0 transparent; }
-}
-.qa-n { font-weight: 700; color: var(--color-accent); }
-.qa-title { font-weight: 600; }
-.qa-meta { font-size: 0.82em; color: var(--body-text-color-subdued); margin: 2px 0 6px; }
-.qa-passage {
-  margin: 0; padding: 2px 0 2px 10px; border-left: 3px solid var(--border-color-accent);
-  font-size: 0.9em; line-height: 1.45; overflow-wrap: anywhere;
-}
-.qa-passage mark { background: #fde68a; color: #1f2937; padding: 0 1px; border-radius: 2px; }
-.qa-earlier > summary { cursor: pointer; font-size: 0.85em; margin: 8px 0; }
-a.qa-cite { text-decoration: none; font-weight: 600; cursor: pointer; }
-.qa-query { font-size: 0.78em; color: var(--body-text-color-subdued); margin-top: 8px; }
-.qa-notice { font-size: 0.85em; margin-top: 6px; padding: 4px 8px; border-radius: 6px;
-  background: var(--background-fill-secondary); }
-.qa-removed { font-size: 0.85em; margin-top: 6px; }
-.qa-removed summary { cursor: pointer; }
-.qa-reason { color: var(--body-text-color-subdued); }
-.qa-error, .qa-message.qa-error, .qa-failed { color: var(--error-text-color, #b91c1c); }
-.qa-cursor { opacity: 0.6; }
-.qa-waiting { font-style: italic; color: var(--body-text-color-subdued); }
-.qa-report ul { margin: 4px 0 0 18px; }
-"""
-"""Styles for the HTML above (passed to `launch(css=...)`)."""
-
-HEAD = """<script>
-// Clicking an [n] marker in an answer brings its source card into view. The chatbot renders
-// links to open in a new tab, so the click is taken over here (capture phase, before it).
-document.addEventListener("click", (event) => {
-  const link = event.target instanceof Element && event.target.closest('a[href^="#src-"]');
-  if (!link) return;
-  const card = document.getElementById(link.getAttribute("href").slice(1));
-  if (!card) return;
-  event.preventDefault();
-  event.stopPropagation();
-  for (let d = card.closest("details"); d; d = d.parentElement.closest("details")) d.open = true;
-  card.scrollIntoView({ behavior: "smooth", block: "nearest" });
-  card.classList.remove("qa-flash");
-  void card.offsetWidth;
-  card.classList.add("qa-flash");
-}, true);
-</script>"""
-"""The script behind the [n] links (passed to `launch(head=...)`)."""

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,32 @@ log = logging.getLogger(__name__)
 UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES
 MAX_UPLOAD_BYTES = DEFAULT_MAX_BYTES
 """Per file; the same limit the loaders apply to files they read."""
+MAX_NAME_CHARS = 120
+_UNSAFE_NAME_CHARS = re.compile(r"[^\w.\-]+")
+
+
+def safe_filename(name: str, default: str = "upload") -> str:
+    """An uploaded file's name reduced to a safe base name for the uploads folder.
+
+    Drops any folder part (`../`, `/`, `\\`), replaces characters other than letters,
+    digits, `.`, `-` and `_` with `_`, strips leading dots (no hidden or `..` names) and
+    keeps the extension when shortening.
+
+    Example:
+        >>> safe_filename("../../etc/pass wd.txt")
+        'pass_wd.txt'
+    """
+    base = re.split(r"[/\\]", unicodedata.normalize("NFC", name))[-1]
+    base = _UNSAFE_NAME_CHARS.sub("_", base).strip("._ ")
+    if not base:
+        return default
+    if len(base) > MAX_NAME_CHARS:
+        stem, dot, suffix = base.rpartition(".")
+        if dot and 0 < len(suffix) <= 10:
+            base = stem[: MAX_NAME_CHARS - len(suffix) - 1] + "." + suffix
+        else:
+            base = base[:MAX_NAME_CHARS]
+    return base
 
 
 def library(settings: Settings) -> tuple[list[list[Any]], list[str], str]:
@@ -63,7 +91,7 @@ def store_uploads(
     rejected: list[Problem] = []
     for raw in paths:
         path = Path(raw)
-        name = fmt.safe_filename(path.name)
+        name = safe_filename(path.name)
         suffix = Path(name).suffix.lower()
         if suffix not in UPLOAD_SUFFIXES:
             rejected.append(

@@ -10,6 +10,7 @@ import pytest
 
 from qa import ui_format as fmt
 from qa.types import Answer, Citation, IngestReport, Problem, Removed
+from qa.ui_library import MAX_NAME_CHARS, safe_filename
 
 ARTICLE = (
     "The UN Security Council adopted four resolutions (822, 853, 874 and 884) that demand "
@@ -198,12 +199,12 @@ def test_date_range_in_order() -> None:
     ],
 )
 def test_safe_filename(name: str, safe: str) -> None:
-    assert fmt.safe_filename(name) == safe
+    assert safe_filename(name) == safe
 
 
 def test_safe_filename_shortens_but_keeps_the_extension() -> None:
-    name = fmt.safe_filename("x" * 300 + ".jsonl")
-    assert len(name) == fmt.MAX_NAME_CHARS
+    name = safe_filename("x" * 300 + ".jsonl")
+    assert len(name) == MAX_NAME_CHARS
     assert name.endswith("x.jsonl")
 
 
