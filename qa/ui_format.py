@@ -1,4 +1,5 @@
-"""HTML for the chat UI: answers with linked [n] markers, source cards, ingest reports and messages.
+"""HTML for the chat UI: answers (the short answer in bold, the verdict in words, the quote
+with linked [n] markers), source cards, ingest reports and messages.
 
 Pure functions over `qa.types` records, kept apart from `qa.ui` so they are tested without
 Gradio; the styles for their classes are in `qa.ui_style`. Every piece of article or user text
@@ -16,7 +17,7 @@ import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath, PureWindowsPath
 
-from qa.types import Answer, Citation, IngestReport, Problem
+from qa.types import WELL_SUPPORTED, Answer, Citation, IngestReport, Problem
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -62,15 +63,52 @@ def format_waiting() -> str:
     return '<div class="qa-waiting">Waiting to be answered.</div>'
 
 
+def verdict_kind(answer: Answer) -> str:
+    """The CSS class of `answer.verdict`: qa-well, qa-weak, qa-none or qa-near-miss."""
+    if answer.near_miss:
+        return "qa-near-miss"
+    if not answer.answered:
+        return "qa-none"
+    return "qa-well" if answer.confidence >= WELL_SUPPORTED else "qa-weak"
+
+
+def format_head(answer: Answer) -> str:
+    """The line above the answer: the short answer in bold, then the verdict in words.
+
+    The confidence is shown, in small print, only for an answer: for an abstention it is that
+    of a sentence that was refused. For a near miss the verdict is the label that says the
+    quote below is not the answer.
+    """
+    parts = ['<div class="qa-head">']
+    if answer.answered and answer.short:
+        parts.append(f'<strong class="qa-short">{escape(answer.short)}</strong>')
+    parts.append(f'<span class="qa-verdict {verdict_kind(answer)}">{escape(answer.verdict)}</span>')
+    if answer.answered:
+        parts.append(f'<span class="qa-confidence">confidence {answer.confidence:.2f}</span>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def format_cited(citation: Citation, turn: int) -> str:
+    """One line naming a citation's source under the answer: [n] title · publisher · date."""
+    link = link_markers(f"[{citation.n}]", turn, [citation.n])
+    names = [escape(x) for x in (citation.title, citation.publisher, citation.date) if x]
+    return f'<div class="qa-cited">{link} {" · ".join(names)}</div>'
+
+
 def format_answer(answer: Answer, turn: int) -> str:
     """The chat message for a finished answer.
 
-    The text with linked [n] markers (or the plain "the corpus does not say" sentence), any
-    notice, the sentences the grounding check removed (collapsed), and the query searched.
+    The short answer and the verdict (`format_head`), the text with linked [n] markers (or
+    the plain "the corpus does not say" sentence), the source of each citation, any notice,
+    the sentences the grounding check removed (collapsed), and the query searched.
     """
     body = link_markers(escape(answer.text), turn, [c.n for c in answer.citations])
-    kind = "qa-answer" if answer.answered else "qa-answer qa-abstain"
-    parts = [f'<div class="{kind}">', f'<div class="qa-text">{body}</div>']
+    kind = "qa-answer"
+    if not answer.answered:
+        kind += " qa-abstain qa-near-miss" if answer.near_miss else " qa-abstain"
+    parts = [f'<div class="{kind}">', format_head(answer), f'<div class="qa-text">{body}</div>']
+    parts.extend(format_cited(c, turn) for c in answer.citations)
     if answer.notice:
         parts.append(f'<div class="qa-notice">{escape(answer.notice)}</div>')
     if answer.removed:

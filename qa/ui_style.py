@@ -34,6 +34,20 @@ a.qa-cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 .qa-reason { color: var(--body-text-color-subdued); }
 .qa-error, .qa-message.qa-error, .qa-failed { color: var(--error-text-color, #b91c1c); }
 .qa-cursor { opacity: 0.6; }
+.qa-head {
+  display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 10px; margin-bottom: 4px;
+}
+.qa-short { font-weight: 700; font-size: 1.15em; }
+.qa-verdict { font-size: 0.8em; font-weight: 600; padding: 1px 8px; border-radius: 999px; }
+.qa-well { background: #dcfce7; color: #166534; }
+.qa-weak { background: #fef3c7; color: #92400e; }
+.qa-none { background: var(--background-fill-secondary); color: var(--body-text-color-subdued); }
+.qa-verdict.qa-near-miss { background: #e0e7ff; color: #3730a3; }
+.qa-confidence { font-size: 0.72em; color: var(--body-text-color-subdued); }
+.qa-answer.qa-near-miss > .qa-text {
+  border-left: 3px dashed #6366f1; padding-left: 8px; font-style: italic;
+}
+.qa-cited { font-size: 0.8em; color: var(--body-text-color-subdued); margin-top: 4px; }
 .qa-waiting { font-style: italic; color: var(--body-text-color-subdued); }
 .qa-report ul { margin: 4px 0 0 18px; }
 """

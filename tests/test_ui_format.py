@@ -57,12 +57,74 @@ def test_escape_turns_markup_into_text() -> None:
     assert fmt.escape("one\ntwo\r\n\nthree") == "one<br>two<br><br>three"
 
 
+LINK1 = '<a class="qa-cite" href="#src-2-1" title="Show source 1">[1]</a>'
+CITED1 = (
+    f'<div class="qa-cited">{LINK1} NATO rejects illegal elections · Azernews · 2020-04-01</div>'
+)
+QUERY = '<div class="qa-query">Searched for: Which UN resolutions demand withdrawal?</div>'
+
+
 def test_answer_links_cited_markers_only() -> None:
-    html = fmt.format_answer(answer(text="A [1], not [7]."), turn=2)
+    html = fmt.format_answer(answer(text="A [1], not [7].", confidence=0.5), turn=2)
     assert html == (
-        '<div class="qa-answer"><div class="qa-text">A '
-        '<a class="qa-cite" href="#src-2-1" title="Show source 1">[1]</a>, not [7].</div>'
-        '<div class="qa-query">Searched for: Which UN resolutions demand withdrawal?</div></div>'
+        '<div class="qa-answer"><div class="qa-head">'
+        '<span class="qa-verdict qa-weak">weak: check the source</span>'
+        '<span class="qa-confidence">confidence 0.50</span></div>'
+        f'<div class="qa-text">A {LINK1}, not [7].</div>{CITED1}{QUERY}</div>'
+    )
+
+
+def test_short_answer_first_in_bold_then_the_quote_and_its_source() -> None:
+    quote = "The cease-fire agreement was signed in 1994."
+    a = answer(text=f"{quote} [1]", short="1994", confidence=0.912)
+    assert fmt.format_answer(a, turn=2) == (
+        '<div class="qa-answer"><div class="qa-head"><strong class="qa-short">1994</strong>'
+        '<span class="qa-verdict qa-well">well supported</span>'
+        '<span class="qa-confidence">confidence 0.91</span></div>'
+        f'<div class="qa-text">{quote} {LINK1}</div>{CITED1}{QUERY}</div>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("confidence", "kind", "words"),
+    [
+        (0.0, "qa-weak", "weak: check the source"),
+        (0.699, "qa-weak", "weak: check the source"),
+        (0.7, "qa-well", "well supported"),
+        (1.0, "qa-well", "well supported"),
+    ],
+)
+def test_the_verdict_is_the_answers_own_words(confidence: float, kind: str, words: str) -> None:
+    a = answer(confidence=confidence)
+    assert a.verdict == words
+    assert fmt.verdict_kind(a) == kind
+    assert f'<span class="qa-verdict {kind}">{words}</span>' in fmt.format_head(a)
+
+
+def test_short_answer_and_source_names_are_escaped() -> None:
+    a = answer(
+        short="<b>Akbar</b> & co",
+        confidence=0.85,
+        citations=(citation(title="<script>t()</script>", publisher="A&B", date=None),),
+    )
+    html = fmt.format_answer(a, turn=1)
+    assert '<strong class="qa-short">&lt;b&gt;Akbar&lt;/b&gt; &amp; co</strong>' in html
+    assert (
+        '<div class="qa-cited"><a class="qa-cite" href="#src-1-1" title="Show source 1">[1]</a>'
+        " &lt;script&gt;t()&lt;/script&gt; · A&amp;B</div>"
+    ) in html
+
+
+def test_near_miss_is_labelled_not_in_the_corpus_above_the_closest_quote() -> None:
+    quote = "More than 20,000 Azerbaijanis were killed."
+    text = f"The corpus does not say that. The closest it says: “{quote}” [1]"
+    a = answer(text=text, answered=False, near_miss=True, confidence=0.2, short="")
+    assert fmt.format_answer(a, turn=2) == (
+        '<div class="qa-answer qa-abstain qa-near-miss"><div class="qa-head">'
+        '<span class="qa-verdict qa-near-miss">'
+        "not in the corpus: the closest it says is quoted</span></div>"
+        '<div class="qa-text">The corpus does not say that. The closest it says: '
+        f"“{quote}” {LINK1}</div>{CITED1}{QUERY}</div>"
     )
 
 
@@ -76,11 +138,14 @@ def test_answer_escapes_article_text_and_has_no_blank_lines() -> None:
     assert "\n" not in html
 
 
-def test_unanswered_shows_the_plain_sentence() -> None:
+def test_unanswered_shows_the_plain_sentence_and_no_confidence() -> None:
     text = "The corpus does not say: none of the indexed articles answers this question."
-    html = fmt.format_answer(answer(text=text, answered=False, citations=()), turn=3)
-    assert html.startswith('<div class="qa-answer qa-abstain"><div class="qa-text">')
-    assert text in html
+    html = fmt.format_answer(answer(text=text, answered=False, citations=(), confidence=0.3), 3)
+    assert html == (
+        '<div class="qa-answer qa-abstain"><div class="qa-head">'
+        '<span class="qa-verdict qa-none">not in the corpus</span></div>'
+        f'<div class="qa-text">{text}</div>{QUERY}</div>'
+    )
     assert fmt.format_sources(answer(answered=False, citations=()), 3) == (
         '<div class="qa-no-sources">No sources: the corpus does not answer this.</div>'
     )
