@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -25,10 +24,6 @@ from qa.types import Answer, Filters
 log = logging.getLogger(__name__)
 
 MAX_K = 20
-SHOW_EVERY_S = 0.1
-"""A streaming answer is shown at most this often. Each update re-sends the chat and the
-sources to the browser; shown word by word, an extractive answer (whose words all come at
-once) cost a front end more than answering it did (eval/load_test.py: 3.06 requests/s)."""
 LOCK = threading.Lock()
 """Guards every `Chat`: held to move a question or a turn, never while answering."""
 
@@ -139,7 +134,6 @@ def answer_waiting(chat: Chat, settings: Settings, modes: Sequence[str]) -> Iter
                     (t.question, t.answer_text) for t in chat.turns if t.answer_text is not None
                 ]
             yield
-            shown = time.monotonic()
             for piece in answer_one(question, history, number, settings, modes):
                 with LOCK:
                     if chat.generation != generation:
@@ -149,9 +143,7 @@ def answer_waiting(chat: Chat, settings: Settings, modes: Sequence[str]) -> Iter
                         chat.current = None
                     else:
                         chat.current = (question.text, piece)
-                if isinstance(piece, Turn) or time.monotonic() - shown >= SHOW_EVERY_S:
-                    shown = time.monotonic()
-                    yield
+                yield
     finally:
         if owner:  # an error or a closed session: let the next question start a loop
             with LOCK:
