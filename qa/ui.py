@@ -275,7 +275,8 @@ def launch(
 
     Gradio's own start-up lines stay off (they end with a hint to set `share=True`): the caller
     says where the app is (`app.local_url`, and `app.share_url` when shared) and waits with
-    `app.block_thread()` until Ctrl+C.
+    `app.block_thread()` until Ctrl+C. The models load in the background meanwhile
+    (`qa.ui_chat.warm_up`), so the first answer is as quick as the next.
 
     Args:
         settings: the index and backends to serve.
@@ -286,6 +287,7 @@ def launch(
         upload_dir: where uploads are kept; default `settings.store_dir / "uploads"`.
     """
     demo = build_app(settings, upload_dir=upload_dir)
+    ui_chat.warm_up(settings)
     demo.launch(
         server_name=host,
         server_port=port,

@@ -17,8 +17,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from qa import ui_format as fmt
-from qa.chain import stream
+from qa.chain import answer, stream
 from qa.config import Settings
+from qa.store import open_index
 from qa.types import Answer, Filters
 
 log = logging.getLogger(__name__)
@@ -189,3 +190,36 @@ def answer_one(
         else:
             log.exception("answering %r failed", question.text)
         yield Turn(question.text, fmt.format_error(f"Could not answer: {e}"))
+
+
+WARM_UP_QUESTION = "What do the articles say?"
+
+
+def warm_up(settings: Settings) -> threading.Thread | None:
+    """Open the index now and load the models in the background, before the first question.
+
+    The embedder, the decision model and the readers load on first use (9.5 s on 2 busy
+    cores); a thread answers a question nobody asked meanwhile, through `qa.chain.answer`,
+    so it loads exactly what answering needs while the user opens the page and types.
+    Chroma on disk is opened first, here: two threads opening it at once (this one and a
+    first question, or two first questions) break chromadb's shared client for the process.
+
+    Returns:
+        The loading thread, or None when the index cannot be opened (the first question
+        then says why, in the chat).
+    """
+    try:
+        open_index(settings).collection  # noqa: B018 - connects
+    except Exception:
+        log.warning("opening the index before serving failed", exc_info=True)
+        return None
+
+    def load() -> None:
+        try:
+            answer(WARM_UP_QUESTION, settings=settings.replace(answerer="extractive"))
+        except Exception:  # the first real question reports whatever is wrong, in the chat
+            log.warning("loading the models before the first question failed", exc_info=True)
+
+    thread = threading.Thread(target=load, name="qa-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -3,9 +3,16 @@ in the order they were sent; none is dropped. Real answers over corpus/ (the bun
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
+import pytest
+
 from qa import ui_format as fmt
+from qa.backends import FAKE
 from qa.config import Settings
-from qa.ui_chat import Chat, Question, answer_waiting, clear, messages, take
+from qa.store import open_index
+from qa.ui_chat import Chat, Question, answer_waiting, clear, messages, take, warm_up
 
 MODES = ["extractive"]
 FIRST = "Which group mediates the conflict?"
@@ -89,3 +96,21 @@ def test_a_closed_session_lets_the_next_question_be_answered(corpus_settings: Se
     list(answer_waiting(chat, corpus_settings, MODES))
     assert [t.question for t in chat.turns] == [UN]
     assert "822, 853, 874 and 884" in (chat.turns[0].answer_text or "")
+
+
+def test_warm_up_answers_an_unasked_question_over_the_index(
+    corpus_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    thread = warm_up(corpus_settings)
+    assert thread is not None and thread.name == "qa-warm-up"
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_warm_up_of_an_index_that_cannot_be_opened_leaves_it_to_the_first_question(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    open_index(Settings(store_dir=tmp_path, embedder=FAKE))  # the folder now holds FAKE vectors
+    assert warm_up(Settings(store_dir=tmp_path)) is None
+    assert [r.getMessage() for r in caplog.records] == ["opening the index before serving failed"]
