@@ -68,7 +68,7 @@ class _Adapted:
             sentences,
             return_tensors="pt",
             padding=True,
-            truncation="only_second",
+            truncation="longest_first",
             max_length=MAX_TOKENS,
             **options,
         )

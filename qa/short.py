@@ -142,6 +142,9 @@ def short_answer(question: Question, sentence: str) -> tuple[int, int] | None:
         return spans[0]
 
     def distance(span: tuple[int, int]) -> int:
+        # A span holding a word of the question ("Minsk Group" for "which group") comes first.
+        if any(span[0] <= x < span[1] for x in anchors):
+            return -1
         return min(min(abs(span[0] - x), abs(span[1] - x)) for x in anchors)
 
     return min(spans, key=lambda s: (distance(s), s[0]))

@@ -30,6 +30,7 @@ POSTED = (
         ("When was the cease-fire agreement signed?", "date"),
         ("Which three nations lead the mediation effort?", "list"),
         ("Which countries co-chair the OSCE Minsk Group?", "list"),
+        ("Which UN Security Council resolutions demand withdrawal?", "list"),
         ("Where were the elections that NATO rejected held?", "place"),
         ("Which organization rejected the elections?", "organisation"),
         ("Who wrote the Facebook post rejecting the elections?", "person"),
@@ -63,6 +64,10 @@ def test_key_terms_are_the_names_numbers_and_dates_of_the_question() -> None:
         ("How many Azerbaijanis were killed in the hostilities?", KILLED, "20,000"),
         ("On what date did Appathurai post NATO's statement?", POSTED, "March 31"),
         ("Who wrote on his Facebook page on March 31?", POSTED, "James Appathurai"),
+        ("Which group has been mediating the conflict?", CO_CHAIRS, "OSCE Minsk Group"),
+        ("Which UN resolutions demand withdrawal?",
+         "Armenia has failed to abide by the UN Security Council resolutions (822, 853, 874 and "
+         "884) that demand the withdrawal of Armenian military forces.", "822, 853, 874 and 884"),
     ],
 )  # fmt: skip
 def test_short_answer_is_the_typed_span_nearest_the_question(
