@@ -76,3 +76,18 @@ def test_chunker_never_loses_text_or_exceeds_the_limit(text: str, size: int, ove
         covered[a:b] = [True] * (b - a)
     for i, ch in enumerate(text):
         assert covered[i] or ch.isspace(), f"character {i} ({ch!r}) is in no chunk"
+
+
+def test_a_questions_texts_embed_as_an_ingest_batch_does(minilm) -> None:  # type: ignore[no-untyped-def]
+    """Up to 32 texts skip `encode` (and its lock) for the model's own forward pass: the same
+    vectors, whichever path, from several threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"Sentence {i} on the Minsk Group and resolution {i * 7}. " * (1 + i % 3)
+             for i in range(40)]  # fmt: skip
+    batch = minilm.embed(texts)  # 40 texts: encode, as ingest embeds
+    with ThreadPoolExecutor(4) as pool:
+        parts = list(pool.map(minilm.embed, [texts[:1], texts[:5], texts[:32]] * 4))
+    for part in parts:
+        assert part.dtype.name == "float32"
+        assert abs(part - batch[: len(part)]).max() < 1e-6
