@@ -74,8 +74,8 @@ _KIND_RULES: tuple[tuple[str, str], ...] = (
     (
         "list",
         r"\b(?:which|what|name|list) (?:two|three|four|five|six|seven|eight|nine|ten|"
-        r"\d+)\b|\b(?:which|what) (?:[\w-]+ ){0,3}(?:countries|nations|states|cities|people|members|groups|"
-        r"organizations|organisations|parties|companies|resolutions|regions|players|teams|"
+        r"\d+)\b|\b(?:which|what) (?:[\w-]+ ){0,3}(?:countries|nations|states|cities|people|"
+        r"members|groups|organizations|organisations|parties|companies|resolutions|regions|players|teams|"
         r"languages)\b",
     ),
     (
