@@ -1,6 +1,6 @@
 """Time SmolLM2-135M-Instruct in-process: load time, time to first token, tokens per second.
 
-Runs the real answer prompt (`qa.generate.build_messages`, with the answer grammar) over the
+Runs the real answer prompt (`qa.generative.build_messages`, with the answer grammar) over the
 seed article's paragraphs for a few questions, through the same LangChain chat model the
 answerer uses. "cold" clears llama.cpp's prompt cache first (the whole prompt is evaluated);
 "warm" keeps it: the instructions and worked examples, shared by every question, are reused
@@ -23,9 +23,9 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before llama.cpp loads OpenMP
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from qa.chat_models import LlamaCppChat, get_chat_model, load_llama
 from qa.config import Settings
-from qa.generate import answer_grammar, build_messages, prompt_order
-from qa.llm import LlamaCppChat, get_chat_model, load_llama
+from qa.generative import answer_grammar, build_messages, prompt_order
 from qa.types import Chunk, Passage
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,8 +2,8 @@
 
 Indexes all SQuAD dev articles but the last `--held-out`, asks `--limit` questions drawn from all
 of them (seed 0): questions about a held-out article are unanswerable here. For each question the
-best sentence's support score (qa.extract.Candidate.score) is recorded, and the threshold with the
-best F1 of abstaining is printed together with what it costs the answerable questions.
+best sentence's support score (qa.extractive.Candidate.score) is recorded, and the threshold
+with the best F1 of abstaining is printed together with what it costs the answerable questions.
 
     python eval/calibrate_abstention.py --limit 1500 --held-out 8
 """
@@ -19,12 +19,12 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from qa.backends import get_embedder
 from qa.config import Settings
-from qa.extract import ABSTAIN_BELOW, candidates
+from qa.embedders import get_embedder
+from qa.evaluation.squad import load_squad, sample_cases, write_articles
+from qa.extractive import ABSTAIN_BELOW, candidates
 from qa.ingest import ingest
-from qa.retrieve import retrieve
-from qa.squad import load_squad, sample_cases, write_articles
+from qa.retrieval import retrieve
 from qa.store import open_index
 
 SQUAD = Path(__file__).resolve().parent.parent.parent / "shared/bench/squad-v1.1/dev-v1.1.json.zip"

@@ -29,8 +29,8 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.backends import get_embedder
 from qa.chunking import split_sentences
+from qa.embedders import get_embedder
 from qa.grounding import missing_terms, passage_units
 from qa.types import Chunk, Passage
 

@@ -2,7 +2,7 @@
 
 1. The 10 articles of `dev-v2.0-part1` are ingested together (as `qa eval --squad2` does) and
    every question goes through the real pipeline: retrieval, candidate sentences, features
-   (`qa.extract.candidates`). A candidate is positive when it holds a reference answer; the
+   (`qa.extractive.candidates`). A candidate is positive when it holds a reference answer; the
    candidates of unanswerable questions are all negative. Features are cached by data hash.
 2. Articles are split into 5 folds of 2. For each fold a model is fitted on the other 8
    articles, its threshold chosen on those 8 alone (the most unanswerable questions refused
@@ -36,15 +36,15 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import numpy as np
 
-from qa.backends import get_embedder
 from qa.config import Settings
 from qa.decision import FEATURES, DecisionModel
-from qa.extract import candidates
+from qa.embedders import get_embedder
+from qa.evaluation.metrics import normalize_answer
+from qa.evaluation.squad import load_squad, write_articles
+from qa.extractive import candidates
 from qa.ingest import ingest
-from qa.metrics import normalize_answer
 from qa.question import analyse
-from qa.retrieve import retrieve
-from qa.squad import load_squad, write_articles
+from qa.retrieval import retrieve
 from qa.store import open_index
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -55,7 +55,7 @@ def train(
     from torch import nn
     from transformers import AutoModel, AutoTokenizer
 
-    from qa.backends import bundled_model_path, has_fast_bf16
+    from qa.embedders import bundled_model_path, has_fast_bf16
     from qa.reader import MAX_TOKENS
 
     bf16 = has_fast_bf16()  # ~1.7x faster training where the CPU has AMX or AVX-512 BF16
@@ -223,7 +223,7 @@ def span_scores(adapter: bytes, rows: list[dict], path: Path) -> dict[str, float
     for dates and numbers, the reader otherwise), by question kind and over all."""
     from collections import defaultdict
 
-    from qa.metrics import token_f1
+    from qa.evaluation.metrics import token_f1
     from qa.question import analyse
     from qa.reader import SpanReader
     from qa.short import short_answer

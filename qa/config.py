@@ -25,7 +25,7 @@ def default_store_dir() -> Path:
 
 
 GENERATIVE = ("llamacpp", "openai", "ollama")
-"""Providers of generative answerers, named `provider:model` (see `qa.llm`)."""
+"""Providers of generative answerers, named `provider:model` (see `qa.chat_models`)."""
 
 
 @dataclass(frozen=True)

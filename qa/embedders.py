@@ -31,7 +31,7 @@ ANSWERERS = (
     "openai:<model>",
     "ollama:<model>",
 )
-"""Answering backends by name; the generative ones live in `qa.llm`."""
+"""Answering backends by name; the generative ones live in `qa.chat_models`."""
 
 
 class Embedder(Protocol):

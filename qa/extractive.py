@@ -25,7 +25,7 @@ from qa.text import term_set, weights
 from qa.types import Answer, Citation, Passage
 
 if TYPE_CHECKING:
-    from qa.backends import Embedder
+    from qa.embedders import Embedder
     from qa.reader import Reader, SpanReader
     from qa.store import Index
 

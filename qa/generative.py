@@ -27,14 +27,14 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from qa.config import Settings
-from qa.extract import NOT_IN_CORPUS
+from qa.extractive import NOT_IN_CORPUS
 from qa.grounding import ABSTAIN, UNSUPPORTED_MARK, CheckResult, Sentence, check, evidence_span
 from qa.types import Answer, Citation, Passage
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
 
-    from qa.backends import Embedder
+    from qa.embedders import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def generate(
             is asked this one.
         passages: the retrieved passages, best first; the model sees the first
             `MAX_PASSAGES` of them in `prompt_order`, numbered [1].. as shown.
-        settings: `answerer` names the backend (see `qa.llm`); `llm_timeout_s` bounds the
+        settings: `answerer` names the backend (see `qa.chat_models`); `llm_timeout_s` bounds the
             whole generation; `grounding` is "remove" or "mark".
         embedder: the embedding model used by the grounding check.
 
@@ -164,19 +164,19 @@ def generate(
         GenerationFailed: the backend failed, timed out or returned nothing usable, or no
             sentence survived the grounding check. Raised before the Answer is yielded.
     """
-    from qa import llm
+    from qa import chat_models
 
     name = settings.answerer
     if not passages:
         raise GenerationFailed("no passages were retrieved, so there is nothing to cite")
     try:
-        model = llm.get_chat_model(name, settings)
-        where = llm.location(name, settings)
+        model = chat_models.get_chat_model(name, settings)
+        where = chat_models.location(name, settings)
     except (ImportError, RuntimeError) as e:
         raise GenerationFailed(str(e)) from e
     shown = [passages[i] for i in prompt_order(passages)]
     messages = build_messages(query or question, shown)
-    options = llm.grammar_options(model, answer_grammar(len(shown)))
+    options = chat_models.grammar_options(model, answer_grammar(len(shown)))
     started = time.monotonic()
     parts: list[str] = []
     try:

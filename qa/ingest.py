@@ -20,8 +20,8 @@ from stat import S_ISDIR
 from typing import Any
 
 from qa import chunking
-from qa.backends import Embedder, get_embedder
 from qa.config import Settings
+from qa.embedders import Embedder, get_embedder
 from qa.errors import IngestBusy
 from qa.loaders import LoadError, display_source, find_files, load_file
 from qa.store import Index, open_index

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.formats import (
+from qa.parsers import (
     FormatError,
     normalize_date,
     parse_html,

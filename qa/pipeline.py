@@ -14,12 +14,12 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from qa.backends import get_embedder
 from qa.config import Settings
 from qa.decision import DecisionModel
-from qa.extract import extract
+from qa.embedders import get_embedder
+from qa.extractive import extract
 from qa.reader import load_reader, load_span_reader
-from qa.retrieve import retrieve
+from qa.retrieval import retrieve
 from qa.store import open_index
 from qa.types import Answer, Filters
 
@@ -108,7 +108,7 @@ def stream(
     final: Answer | None = None
     notice = ""
     if settings.answerer != "extractive" and decided.answered:
-        from qa.generate import GenerationFailed, generate
+        from qa.generative import GenerationFailed, generate
 
         try:
             for piece in generate(question, query, found.passages, settings, embedder):

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qa.backends import Embedder
 from qa.config import Settings
+from qa.embedders import Embedder
 from qa.store import Index
 from qa.types import Filters, Passage
 

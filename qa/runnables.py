@@ -1,6 +1,6 @@
 """LangChain adapters: the retriever as a `BaseRetriever`, the pipeline as a `Runnable`.
 
-Kept apart from `qa.retrieve` and `qa.chain` so that answering does not import LangChain
+Kept apart from `qa.retrieval` and `qa.pipeline` so that answering does not import LangChain
 (about 0.85 s of a cold `qa ask`); LangChain users compose these with other runnables.
 """
 
@@ -13,10 +13,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from qa.backends import get_embedder
-from qa.chain import answer
 from qa.config import Settings
-from qa.retrieve import retrieve
+from qa.embedders import get_embedder
+from qa.pipeline import answer
+from qa.retrieval import retrieve
 from qa.store import open_index
 from qa.types import Answer, Filters, Passage
 

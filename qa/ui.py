@@ -1,7 +1,7 @@
 """The chat UI (Gradio): ask, read the answer with its sources, manage the library.
 
 `build_app(settings)` builds the app; `launch(settings, ...)` starts serving it, and is what
-`qa serve` calls. The UI only formats: answers come from `qa.chain.stream`, the same
+`qa serve` calls. The UI only formats: answers come from `qa.pipeline.stream`, the same
 function the Python API and the CLI use (`qa.ui_chat` keeps each session's questions in
 order), and uploads go through `qa.ingest.ingest` (`qa.ui_library`).
 
@@ -26,9 +26,9 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 import gradio as gr
 
 from qa import ui_chat, ui_style
-from qa import ui_format as fmt
-from qa.backends import ANSWERERS
+from qa import ui_html as fmt
 from qa.config import Settings
+from qa.embedders import ANSWERERS
 from qa.ui_library import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, library, upload
 
 log = logging.getLogger(__name__)

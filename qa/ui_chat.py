@@ -4,7 +4,7 @@ Sending a question only appends it to its session's `Chat.waiting` (the box clea
 the question shows as waiting); one answering loop per session takes the waiting questions in
 the order they were sent and streams each answer. A question sent while an answer streams is
 therefore answered next, with the settings it was sent with. Answers come from
-`qa.chain.stream`, the function the Python API and the CLI use; this module only keeps order
+`qa.pipeline.stream`, the function the Python API and the CLI use; this module only keeps order
 and builds what the chatbot shows. It knows nothing of Gradio, so it is tested without it.
 """
 
@@ -16,9 +16,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from qa import ui_format as fmt
-from qa.chain import answer, stream
+from qa import ui_html as fmt
 from qa.config import Settings
+from qa.pipeline import answer, stream
 from qa.store import open_index
 from qa.types import Answer, Filters
 
@@ -199,7 +199,7 @@ def warm_up(settings: Settings) -> threading.Thread | None:
     """Open the index now and load the models in the background, before the first question.
 
     The embedder, the decision model and the readers load on first use (9.5 s on 2 busy
-    cores); a thread answers a question nobody asked meanwhile, through `qa.chain.answer`,
+    cores); a thread answers a question nobody asked meanwhile, through `qa.pipeline.answer`,
     so it loads exactly what answering needs while the user opens the page and types.
     Chroma on disk is opened first, here: two threads opening it at once (this one and a
     first question, or two first questions) break chromadb's shared client for the process.

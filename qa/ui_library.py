@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from qa import ui_format as fmt
+from qa import ui_html as fmt
 from qa.config import Settings
 from qa.ingest import IngestBusy, ingest
 from qa.loaders import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES

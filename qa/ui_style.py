@@ -1,6 +1,6 @@
 """How the chat UI looks and the one script it runs: passed to Gradio's `launch(css=, head=)`.
 
-Static text, kept apart from the HTML builders in `qa.ui_format`; the class names here are the
+Static text, kept apart from the HTML builders in `qa.ui_html`; the class names here are the
 ones those functions emit.
 """
 

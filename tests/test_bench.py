@@ -14,9 +14,9 @@ import pytest
 from conftest import ROOT, SEED
 
 from qa import Settings
-from qa.bench import bench_settings, check_targets, chunk_counter, run_bench
-from qa.formats import parse_txt
-from qa.gencorpus import article, file_name, generate, project_name
+from qa.evaluation.bench import bench_settings, check_targets, chunk_counter, run_bench
+from qa.evaluation.gencorpus import article, file_name, generate, project_name
+from qa.parsers import parse_txt
 
 
 def test_articles_are_deterministic_and_differ() -> None:
@@ -95,7 +95,7 @@ def test_another_target_regenerates_and_drops_extra_files(tmp_path: Path) -> Non
 
 
 def test_chunk_counter_agrees_with_ingest(tmp_path: Path) -> None:
-    from qa.backends import get_embedder
+    from qa.embedders import get_embedder
     from qa.ingest import ingest
     from qa.store import open_index
 

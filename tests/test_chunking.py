@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.backends import HashEmbedder, get_embedder
 from qa.chunking import chunk_article, chunk_spans, split_sentences
+from qa.embedders import HashEmbedder, get_embedder
 from qa.types import Article
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from qa.config import Settings
-from qa.dataset import Case, load_dataset
-from qa.evaluate import (
+from qa.evaluation.dataset import Case, load_dataset
+from qa.evaluation.evaluate import (
     EvalReport,
     check_fail_under,
     compare,
@@ -20,8 +20,8 @@ from qa.evaluate import (
     score_case,
     summarize,
 )
-from qa.report import cases_table, means_table, squad_table, to_markdown, write_reports
-from qa.squad import load_squad, run_squad, sample_cases, write_articles
+from qa.evaluation.report import cases_table, means_table, squad_table, to_markdown, write_reports
+from qa.evaluation.squad import load_squad, run_squad, sample_cases, write_articles
 from qa.types import Answer, Chunk, Citation, Passage
 
 ROOT = Path(__file__).resolve().parent.parent

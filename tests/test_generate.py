@@ -21,10 +21,11 @@ from conftest import ROOT, SEED
 from test_grounding import MINSK, NATO, PASSAGES, WAR
 
 from qa import answer
-from qa.backends import Embedder, get_embedder
+from qa.chat_models import FORMS, get_chat_model
 from qa.config import Settings
-from qa.extract import NOT_IN_CORPUS
-from qa.generate import (
+from qa.embedders import Embedder, get_embedder
+from qa.extractive import NOT_IN_CORPUS
+from qa.generative import (
     GenerationFailed,
     answer_grammar,
     build_messages,
@@ -33,8 +34,7 @@ from qa.generate import (
     to_answer,
 )
 from qa.grounding import check, faithfulness
-from qa.llm import FORMS, get_chat_model
-from qa.retrieve import retrieve
+from qa.retrieval import retrieve
 from qa.store import open_index
 from qa.types import Answer, Chunk, Passage
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from conftest import ROOT, SEED
 
-from qa.backends import Embedder, get_embedder
+from qa.embedders import Embedder, get_embedder
 from qa.grounding import (
     ABSTAIN,
     MIN_SIMILARITY,

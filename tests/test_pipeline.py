@@ -13,10 +13,10 @@ import pytest
 from conftest import ROOT, SEED
 
 from qa import Filters, Settings, answer, build_chain
-from qa.chain import QuestionError
 from qa.chunking import article_key, signature
 from qa.ingest import ingest
 from qa.loaders import load_file
+from qa.pipeline import QuestionError
 from qa.runnables import HybridRetriever
 from qa.store import StoreError, open_index
 
@@ -177,7 +177,7 @@ def test_help_does_not_import_torch() -> None:
 def test_extractive_answering_does_not_import_langchain() -> None:
     # LangChain costs ~0.85 s of a cold `qa ask`; only qa.runnables and generation need it.
     code = (
-        "import sys; import qa.chain, qa.cli; "
+        "import sys; import qa.pipeline, qa.cli; "
         "print(sorted(m for m in sys.modules if m.startswith('langchain')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

@@ -23,9 +23,9 @@ import pytest
 from conftest import ROOT, SEED
 
 from qa import disk
-from qa.chain import QuestionError, answer, stream
 from qa.config import Settings
 from qa.ingest import ingest
+from qa.pipeline import QuestionError, answer, stream
 from qa.store import Index
 from qa.types import Answer, Problem
 

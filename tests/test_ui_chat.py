@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from qa import ui_format as fmt
-from qa.backends import FAKE
+from qa import ui_html as fmt
 from qa.config import Settings
+from qa.embedders import FAKE
 from qa.store import open_index
 from qa.ui_chat import Chat, Question, answer_waiting, clear, messages, take, warm_up
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa import ui_format as fmt
+from qa import ui_html as fmt
 from qa.types import Answer, Citation, IngestReport, Problem, Removed
 from qa.ui_library import MAX_NAME_CHARS, safe_filename
 

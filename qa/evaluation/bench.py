@@ -3,11 +3,11 @@
 Two parts, each optional:
 
 - SQuAD v1.1 dev (48 articles): our ingest, the naive LangChain ingest
-  (`qa.squad.run_naive`: RecursiveCharacterTextSplitter 1000/200, HuggingFaceEmbeddings,
+  (`qa.evaluation.squad.run_naive`: RecursiveCharacterTextSplitter 1000/200, HuggingFaceEmbeddings,
   `Chroma.from_documents`) in the same process on the same files, and a second ingest of the
   unchanged files. Models are loaded before the clocks start.
-- A generated corpus of `chunks` passages (`qa.gencorpus`), built once into a cache folder
-  and reused: the build's throughput, then retrieval and answer latency, hit@5 on the planted
+- A generated corpus of `chunks` passages (`qa.evaluation.gencorpus`), built once into a cache
+  folder and reused: the build's throughput, then retrieval and answer latency, hit@5 on the planted
   questions and peak memory measured in a fresh process, and the cold start of `qa ask`.
   With a Chroma server (`--chroma-url`), also a new front end: a fresh process builds its
   cache from the server into an empty folder, then answers the same questions.
@@ -36,15 +36,15 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa import metrics
 from qa.config import Settings
-from qa.dataset import Case
+from qa.evaluation import metrics
+from qa.evaluation.dataset import Case
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from qa.backends import Embedder
-    from qa.gencorpus import GeneratedCorpus
+    from qa.embedders import Embedder
+    from qa.evaluation.gencorpus import GeneratedCorpus
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def run_bench(
         questions: how many planted questions to time and score.
         seed: the generator's and the question sample's seed.
     """
-    from qa.backends import get_embedder
+    from qa.embedders import get_embedder
 
     if chunks < 0 or questions < 1:
         raise ValueError(f"chunks must be >= 0 and questions >= 1, got {chunks}, {questions}")
@@ -134,8 +134,8 @@ def bench_settings(cache_dir: Path, settings: Settings) -> Settings:
 
 def squad_ingest(squad_zip: Path, settings: Settings, progress: Progress | None) -> dict[str, Any]:
     """`ingest_s`, `reingest_s` and `naive_ingest_s` on SQuAD's 48 articles."""
+    from qa.evaluation.squad import load_squad, run_naive, sample_cases, write_articles
     from qa.ingest import ingest
-    from qa.squad import load_squad, run_naive, sample_cases, write_articles
 
     articles = load_squad(squad_zip)
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
@@ -162,7 +162,7 @@ def squad_ingest(squad_zip: Path, settings: Settings, progress: Progress | None)
 def chunk_counter(settings: Settings, embedder: Embedder) -> Callable[[str], int]:
     """How many chunks ingest makes of a `.txt` article's text (the same chunker and tokens)."""
     from qa.chunking import chunk_spans
-    from qa.formats import parse_txt
+    from qa.parsers import parse_txt
 
     def count(text: str) -> int:
         article = parse_txt(text, "generated")
@@ -189,7 +189,7 @@ def generated_corpus(
     progress: Progress | None = None,
 ) -> GeneratedCorpus:
     """The generated corpus in `cache_dir/corpus`, made or completed if need be."""
-    from qa.gencorpus import generate
+    from qa.evaluation.gencorpus import generate
 
     # Chunk counts depend on the embedder's tokens and the chunk sizes (the texts do not);
     # embedders sharing a tokenizer split this probe alike and share the counts.
@@ -213,7 +213,7 @@ def generated(
     """Build (or resume, or reuse) the generated corpus's index, then time queries on it."""
     import random
 
-    from qa.backends import get_embedder
+    from qa.embedders import get_embedder
     from qa.ingest import ingest
     from qa.store import open_index
 
@@ -262,9 +262,9 @@ def _record_build(path: Path, report: Any) -> dict[str, float]:
 
 def query_figures(settings: Settings, cases: Sequence[Case]) -> dict[str, Any]:
     """Latency, hit@5 and peak memory of answering `cases`; run it in a fresh process."""
-    from qa.backends import get_embedder
-    from qa.chain import answer
-    from qa.retrieve import retrieve
+    from qa.embedders import get_embedder
+    from qa.pipeline import answer
+    from qa.retrieval import retrieve
     from qa.store import open_index
 
     settings = settings.replace(k=max(settings.k, 5), fetch_k=max(settings.fetch_k, 5))

@@ -1,10 +1,11 @@
 """Evaluation: run a dataset of questions through `answer()` and score every case.
 
-A dataset is a JSON Lines file of cases (`qa.dataset`, re-exported here); `evaluate()` asks
-each question exactly as a user would, through `qa.chain.answer`, and scores retrieval (is the
-evidence in the retrieved passages), the answer (exact match, token F1, containment of a
-reference), citations, abstention and latency. `qa.report` turns the result into tables, files and a
-chart; `qa.squad` runs the same scoring on SQuAD.
+A dataset is a JSON Lines file of cases (`qa.evaluation.dataset`, re-exported here);
+`evaluate()` asks each question exactly as a user would, through `qa.pipeline.answer`, and
+scores retrieval (is the evidence in the retrieved passages), the answer (exact match, token
+F1, containment of a reference), citations, abstention and latency. `qa.evaluation.report`
+turns the result into tables, files and a chart; `qa.evaluation.squad` runs the same scoring
+on SQuAD.
 
 Example:
     >>> cases = load_dataset(Path("eval/questions.jsonl"))
@@ -25,9 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa import metrics
 from qa.config import Settings
-from qa.dataset import Case, load_dataset, parse_case
+from qa.evaluation import metrics
+from qa.evaluation.dataset import Case, load_dataset, parse_case
 from qa.types import Answer
 
 if TYPE_CHECKING:
@@ -87,9 +88,9 @@ span stood out) against the references; the four `answerable_*`/`unanswerable_*`
 the answer-or-abstain decision (an answer is right when it contains a reference). The
 faithfulness pair (share of a generated answer's sentences supported by their citations,
 before and after the grounding check, mean over answered cases) is scored only for generative
-answerers. `kept_decision`/`kept_citation` come from a run with distractors (`qa.stability`):
-the share of cases keeping their decision, and of answerable cases answered both times keeping
-their cited sentence."""
+answerers. `kept_decision`/`kept_citation` come from a run with distractors
+(`qa.evaluation.stability`): the share of cases keeping their decision, and of answerable cases
+answered both times keeping their cited sentence."""
 
 TIMES = ("latency_p50_ms", "latency_p95_ms", "retrieve_p50_ms", "retrieve_p95_ms")
 """Latency metrics in milliseconds, lower is better."""
@@ -262,7 +263,7 @@ def evaluate(
     progress: Progress | None = None,
     warmup: bool = True,
 ) -> EvalReport:
-    """Ask every case's question through `qa.chain.answer` and score the answers.
+    """Ask every case's question through `qa.pipeline.answer` and score the answers.
 
     Args:
         cases: the dataset, e.g. from `load_dataset`.
@@ -273,10 +274,10 @@ def evaluate(
         warmup: ask the first question once, untimed, so model loading does not count as
             the latency of the first case.
     """
-    from qa.backends import get_embedder
-    from qa.chain import answer  # late: it loads the retrieval and embedding stack
-    from qa.generate import UNSUPPORTED_FALLBACK
+    from qa.embedders import get_embedder
+    from qa.generative import UNSUPPORTED_FALLBACK
     from qa.grounding import Faithfulness, faithfulness
+    from qa.pipeline import answer  # late: it loads the retrieval and embedding stack
 
     settings = settings or Settings.from_env()
     # Extractive answers quote their passages verbatim: faithful by construction.

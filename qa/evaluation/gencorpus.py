@@ -7,7 +7,7 @@ a few dozen. Every article carries one planted fact about a project whose invent
 unique to it (`Kelvaro bridge`); other articles mention the same project in passing, and
 sentences of the same shape about unnamed projects recur everywhere, so the fact's question has
 distractors. The questions are written as an evaluation dataset (`questions.jsonl`, the format
-of `qa.dataset.load_dataset`), with the planted sentence as evidence.
+of `qa.evaluation.dataset.load_dataset`), with the planted sentence as evidence.
 
 `generate()` writes articles until a chunk counter says the target is reached, skips files
 whose content is already right (so an interrupted run resumes without touching them) and
@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.dataset import Case
+from qa.evaluation.dataset import Case
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +281,7 @@ def generate(
         folder: gets `articles/` (in sub-folders of `SHARD` articles), `questions.jsonl`
             and, once complete, `corpus.json`.
         chunks: how many chunks the corpus should make.
-        count_chunks: chunks one article's text makes (the real chunker, in `qa.bench`).
+        count_chunks: chunks one article's text makes (the real chunker, in `qa.evaluation.bench`).
         seed: varies every article.
         signature: what `count_chunks` depends on (chunk size...), kept in `corpus.json`; a
             cached corpus made under another signature is generated again.
@@ -325,7 +325,7 @@ def generate(
 
 
 def _cached(folder: Path, data: dict[str, object]) -> GeneratedCorpus:
-    from qa.dataset import load_dataset
+    from qa.evaluation.dataset import load_dataset
 
     cases = load_dataset(folder / "questions.jsonl")
     return GeneratedCorpus(

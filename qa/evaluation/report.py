@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa.evaluate import SCORES, TIMES, Comparison, EvalReport
+from qa.evaluation.evaluate import SCORES, TIMES, Comparison, EvalReport
 
 if TYPE_CHECKING:
     from rich.table import Table

@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa import metrics
 from qa.config import Settings
-from qa.dataset import Case
-from qa.evaluate import EvalReport, Progress, evaluate, source_hits
+from qa.evaluation import metrics
+from qa.evaluation.dataset import Case
+from qa.evaluation.evaluate import EvalReport, Progress, evaluate, source_hits
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def run_naive(
     from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from qa.backends import bundled_model_path, offline_env
+    from qa.embedders import bundled_model_path, offline_env
 
     offline_env()
     embeddings = HuggingFaceEmbeddings(
@@ -214,7 +214,7 @@ def run_squad(
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     # Late: the ingest stack loads torch and Chroma.
-    from qa.backends import get_embedder
+    from qa.embedders import get_embedder
     from qa.ingest import ingest
 
     articles = load_squad(zip_path)[:max_articles]

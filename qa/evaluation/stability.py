@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.config import Settings
-from qa.dataset import Case
-from qa.evaluate import CaseResult, EvalReport, Progress, evaluate
+from qa.evaluation.dataset import Case
+from qa.evaluation.evaluate import CaseResult, EvalReport, Progress, evaluate
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def distractor_paths(source: Path, work: Path) -> Path:
     if source.is_dir():
         return source
     if source.suffix in (".zip", ".json"):
-        from qa.squad import load_squad, write_articles
+        from qa.evaluation.squad import load_squad, write_articles
 
         folder = work / "distractors"
         write_articles(load_squad(source), folder)

@@ -1,0 +1,13 @@
+"""Evaluation and benchmarking: datasets, metrics, SQuAD runs, reports and `qa bench`.
+
+Nothing in the product imports this package; `qa eval` and `qa bench` import it inside the
+command, so `import qa` and `qa --help` never load it.
+
+    dataset       JSON Lines cases (`eval/questions.jsonl`)
+    metrics       exact match, token F1, hit@k, citation and abstention scores
+    evaluate      run cases through `qa.answer` and score them; compare two reports
+    report        the result as Rich tables, JSON, Markdown and a chart
+    squad         SQuAD v1.1 (and the naive LangChain baseline), squad2: answer-or-abstain
+    stability     the dataset again with distractor articles indexed beside the corpus
+    gencorpus     a deterministic generated corpus for `qa bench`; bench: speed figures
+"""
