@@ -1,0 +1,34 @@
+"""The package layout: the product does not import the evaluation tooling nor torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+HEAVY = "[m for m in sys.modules if m.split('.')[0] == 'torch' or m.startswith('qa.evaluation')]"
+
+
+def loaded_after(code: str) -> str:
+    """What `code` leaves imported of torch and qa.evaluation, in a fresh interpreter."""
+    script = f"import sys\n{code}\nprint(sorted({HEAVY}))"
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_import_qa_loads_neither_evaluation_nor_torch() -> None:
+    assert loaded_after("import qa") == "[]"
+
+
+def test_cli_parser_and_help_load_neither_evaluation_nor_torch() -> None:
+    code = (
+        "from qa.cli import main\n"
+        "for args in (['--help'], ['eval', '--help'], ['bench', '--help'], ['ask', '--help']):\n"
+        "    main(args, standalone_mode=False)"
+    )
+    assert loaded_after(code) == "[]"
