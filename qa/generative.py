@@ -26,9 +26,10 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from qa.claims import ABSTAIN, UNSUPPORTED_MARK, evidence_span
 from qa.config import Settings
 from qa.extractive import NOT_IN_CORPUS
-from qa.grounding import ABSTAIN, UNSUPPORTED_MARK, CheckResult, Sentence, check, evidence_span
+from qa.grounding import CheckResult, Sentence, check
 from qa.types import Answer, Citation, Passage
 
 if TYPE_CHECKING:

@@ -46,6 +46,22 @@ MONTHS = (
 )
 # fmt: on
 
+# fmt: off
+CLAIM_FREE_WORDS = frozenset([
+    "a", "an", "the", "this", "that", "these", "those", "it", "its", "they", "their", "there",
+    "here", "he", "she", "his", "her", "we", "our", "i", "in", "on", "at", "of", "for", "from",
+    "to", "by", "with", "as", "after", "before", "during", "since", "until", "while", "when",
+    "where", "which", "who", "whom", "whose", "what", "why", "how", "if", "although", "though",
+    "because", "but", "and", "or", "so", "yet", "also", "however", "moreover", "furthermore",
+    "meanwhile", "thus", "therefore", "still", "then", "now", "today", "yes", "no", "not", "both",
+    "each", "every", "all", "some", "many", "most", "several", "such", "only", "according",
+    "overall", "instead", "passage", "passages", "article", "articles", "source", "sources",
+    "corpus", "text", "answer", "report", "reports",
+])
+# fmt: on
+"""Capitalised words a generated sentence may use without its passage holding them: sentence
+openers, and the words a model uses to talk about the passages themselves (see `qa.claims`)."""
+
 _TOKEN = re.compile(r"\d+(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|[^\W_]+(?:['’]s(?![^\W_]))?")
 _HYPHENS = "-\u2010\u2011"
 _POSSESSIVE = re.compile(r"['’]s$")

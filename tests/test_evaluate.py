@@ -205,7 +205,7 @@ def test_abstention_that_should_have_answered() -> None:
 
 
 def test_faithfulness_is_scored_for_answered_generative_cases() -> None:
-    from qa.grounding import Faithfulness
+    from qa.evaluation.faithfulness import Faithfulness
 
     reply = _answer(RESOLUTIONS, [RESOLUTIONS], [RESOLUTIONS])
     # 4 sentences generated, 3 supported; the check removed the fourth.

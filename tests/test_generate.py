@@ -24,6 +24,7 @@ from qa import answer
 from qa.chat_models import FORMS, get_chat_model
 from qa.config import Settings
 from qa.embedders import Embedder, get_embedder
+from qa.evaluation.faithfulness import faithfulness
 from qa.extractive import NOT_IN_CORPUS
 from qa.generative import (
     GenerationFailed,
@@ -33,7 +34,7 @@ from qa.generative import (
     prompt_order,
     to_answer,
 )
-from qa.grounding import check, faithfulness
+from qa.grounding import check
 from qa.retrieval import retrieve
 from qa.store import open_index
 from qa.types import Answer, Chunk, Passage

@@ -32,7 +32,7 @@ from qa.evaluation.dataset import Case, load_dataset, parse_case
 from qa.types import Answer
 
 if TYPE_CHECKING:
-    from qa.grounding import Faithfulness
+    from qa.evaluation.faithfulness import Faithfulness
 
 __all__ = [
     "SCORES",
@@ -275,8 +275,8 @@ def evaluate(
             the latency of the first case.
     """
     from qa.embedders import get_embedder
+    from qa.evaluation.faithfulness import Faithfulness, faithfulness
     from qa.generative import UNSUPPORTED_FALLBACK
-    from qa.grounding import Faithfulness, faithfulness
     from qa.pipeline import answer  # late: it loads the retrieval and embedding stack
 
     settings = settings or Settings.from_env()
