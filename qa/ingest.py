@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISDIR
@@ -25,12 +25,10 @@ from qa.embedders import Embedder, get_embedder
 from qa.errors import IngestBusy
 from qa.loaders import LoadError, display_source, find_files, load_file
 from qa.store import Index, open_index
-from qa.types import Article, Chunk, IngestReport, Problem
+from qa.types import Article, Chunk, IngestReport, Problem, Progress
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, str], None]
-"""progress(chunks embedded so far, chunks to embed, message)."""
 
 EMBED_BATCH = 256
 

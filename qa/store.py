@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
     from qa.manifest import Manifest
     from qa.publish import Publisher
-    from qa.sync import Cache, Progress
+    from qa.sync import Cache
+    from qa.types import Progress
 
 
 class Index:

@@ -24,11 +24,9 @@ from qa.config import Settings
 from qa.errors import StoreError
 from qa.ledger import Ledger
 from qa.manifest import BUCKETS, Manifest, Record
+from qa.types import Progress
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int, str], None]
-"""progress(done, total, what is happening)."""
 
 BATCH_CHUNKS = 2000
 """Chunks fetched per request, and committed together by a full build."""

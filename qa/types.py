@@ -6,8 +6,13 @@ Small frozen dataclasses that import nothing else of ours, so every stage can us
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+Progress = Callable[[int, int, str], None]
+"""progress(done, total, message): how far a long job is (chunks embedded, cases scored,
+records synced), for a progress bar."""
 
 
 @dataclass(frozen=True)

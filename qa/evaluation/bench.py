@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from qa.config import Settings
 from qa.evaluation import metrics
 from qa.evaluation.dataset import Case
+from qa.types import Progress
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -48,10 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, str], None]
-"""progress(done, total, what is happening)."""
-
-SQUAD_ZIP = Path(__file__).resolve().parents[2] / "shared/bench/squad-v1.1/dev-v1.1.json.zip"
+SQUAD_ZIP = Path(__file__).resolve().parents[3] / "shared/bench/squad-v1.1/dev-v1.1.json.zip"
 """Where the SQuAD dev set lies beside the repository on the project machine."""
 COLD_START_RUNS = 3
 

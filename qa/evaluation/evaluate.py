@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from qa.config import Settings
 from qa.evaluation import metrics
 from qa.evaluation.dataset import Case, load_dataset, parse_case
-from qa.types import Answer
+from qa.types import Answer, Progress
 
 if TYPE_CHECKING:
     from qa.evaluation.faithfulness import Faithfulness
@@ -56,8 +56,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, str], None]
-"""progress(cases done, cases in all, id of the case just scored)."""
 
 SCORES = (
     "hit@1",

@@ -24,8 +24,9 @@ from pathlib import Path
 
 from qa.config import Settings
 from qa.decision import DecisionModel
-from qa.evaluation.evaluate import CaseResult, EvalReport, Progress, evaluate, summarize
+from qa.evaluation.evaluate import CaseResult, EvalReport, evaluate, summarize
 from qa.evaluation.squad import load_squad, write_articles
+from qa.types import Progress
 
 RATES = ("answerable_right", "answerable_wrong", "answerable_refused", "unanswerable_abstained")
 

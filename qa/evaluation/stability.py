@@ -15,7 +15,8 @@ from pathlib import Path
 
 from qa.config import Settings
 from qa.evaluation.dataset import Case
-from qa.evaluation.evaluate import CaseResult, EvalReport, Progress, evaluate
+from qa.evaluation.evaluate import CaseResult, EvalReport, evaluate
+from qa.types import Progress
 
 
 @dataclass(frozen=True)
