@@ -28,13 +28,12 @@ from qa.parsers import (
     FormatError,
     normalize_date,
     parse_html,
-    parse_json,
-    parse_jsonl,
     parse_markdown,
-    parse_pdf,
     parse_txt,
     title_from_text,
 )
+from qa.parsers_json import parse_json, parse_jsonl
+from qa.parsers_pdf import parse_pdf
 from qa.types import Article, Problem
 
 __all__ = [

@@ -1,5 +1,8 @@
 """Parsers for the file formats `qa.loaders` reads: decoded content in, Article records out.
 
+This module holds what every parser shares (titles, dates, header fields) and the plain text,
+Markdown and HTML parsers; PDF is in `qa.parsers_pdf`, JSON and JSON Lines in `qa.parsers_json`.
+
 Each parser gets one file's content (text, or bytes for PDF) and the source name to give its
 articles, and raises `FormatError` with the reason when the content is unusable. Parsers know
 nothing of paths, sizes or encodings; `qa.loaders` deals with those.
@@ -7,22 +10,19 @@ nothing of paths, sizes or encodings; `qa.loaders` deals with those.
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import yaml
 from dateutil import parser as dateparser
 
-from qa.types import Article, Problem
+from qa.types import Article
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, PageElement, Tag
-    from pypdf import PdfReader
 
 logger = logging.getLogger(__name__)
 
@@ -313,168 +313,3 @@ def parse_html(text: str, source: str) -> Article:
         author=None if author is None or author.startswith("http") else author.removeprefix("By "),
         url=_field(links, "canonical") or _field(meta, "og:url"),
     )
-
-
-# --- PDF --------------------------------------------------------------------------------------
-
-
-def parse_pdf(data: bytes, source: str) -> tuple[Article, list[Problem]]:
-    """A PDF's text, pages joined by a blank line, with `page_starts` and its metadata.
-
-    Pages whose text cannot be extracted are reported as Problems and left empty.
-    """
-    if b"%PDF-" not in data[:1024]:
-        raise FormatError(f"not a PDF (starts with {data[:16]!r})")
-    from pypdf import PasswordType, PdfReader  # late: importing pypdf takes a quarter second
-    from pypdf.errors import DependencyError, FileNotDecryptedError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
-            raise FormatError("encrypted PDF; decrypt it first")
-        pages = list(reader.pages)
-    except (DependencyError, FileNotDecryptedError) as e:
-        raise FormatError(f"encrypted PDF; decrypt it first ({e})") from e
-    except FormatError:
-        raise
-    except Exception as e:  # pypdf raises many exception types on damaged files
-        raise FormatError(f"corrupt PDF ({type(e).__name__}: {e})") from e
-    problems: list[Problem] = []
-    texts: list[str] = []
-    for n, page in enumerate(pages, start=1):
-        try:
-            texts.append(page.extract_text().strip())
-        except Exception as e:  # as above: a damaged page must not lose the others
-            problems.append(Problem(source, f"page {n}: text not extracted ({e})"))
-            texts.append("")
-    text = "\n\n".join(texts)
-    if not text.strip():
-        raise FormatError("no extractable text (scanned PDF?)")
-    starts = [0]
-    for page_text in texts[:-1]:
-        starts.append(starts[-1] + len(page_text) + 2)
-    title, author, created = _pdf_metadata(reader, source)
-    return Article(
-        source=source,
-        text=text,
-        title=title or title_from_text(text),
-        date=normalize_date(created),
-        author=author,
-        page_starts=tuple(starts),
-    ), problems
-
-
-def _pdf_metadata(reader: PdfReader, source: str) -> tuple[str | None, str | None, str | None]:
-    """Title, author and raw creation date from a PDF's info dictionary, when present."""
-    try:
-        info = reader.metadata
-        if info is None:
-            return None, None, None
-        created = info.get("/CreationDate")
-        values = {"title": info.title, "author": info.author, "created": created}
-    except Exception as e:  # metadata is optional; a damaged info dictionary must not lose text
-        logger.warning("%s: PDF metadata ignored (%s)", source, e)
-        return None, None, None
-    return _field(values, "title"), _field(values, "author"), _field(values, "created")
-
-
-# --- JSON and JSON Lines ----------------------------------------------------------------------
-
-_TEXT_KEYS = ("text", "body", "content")
-
-
-def _json_type(value: object) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
-    if value is None:
-        return "null"
-    return names.get(type(value), "a number")
-
-
-def _record_article(record: object, source: str) -> Article:
-    if not isinstance(record, dict):
-        raise FormatError(f"{_json_type(record)}, not an object")
-    present = [key for key in _TEXT_KEYS if key in record]
-    if not present:
-        raise FormatError("no 'text' or 'body' field")
-    body = next(
-        (record[k] for k in present if isinstance(record[k], str) and record[k].strip()), None
-    )
-    if body is None:
-        value = record[present[0]]
-        kind = "empty" if isinstance(value, str) else f"{_json_type(value)}, not a string"
-        raise FormatError(f"'{present[0]}' is {kind}")
-    return Article(
-        source=source,
-        text=body,
-        title=_field(record, "title", "headline") or title_from_text(body),
-        date=next(filter(None, map(normalize_date, (record.get(k) for k in _DATE_KEYS))), None),
-        publisher=_field(record, "publisher", "source", "site", "site_name"),
-        author=_field(record, "author", "authors", "byline"),
-        url=_field(record, "url", "link"),
-    )
-
-
-_DATE_KEYS = ("date", "published", "published_at", "publish_date", "pubdate")
-
-
-def _articles(records: Iterable[object], source: str) -> tuple[list[Article], list[Problem]]:
-    """One Article per usable record (source `file#n`), one Problem per unusable one."""
-    articles: list[Article] = []
-    problems: list[Problem] = []
-    for n, record in enumerate(records, start=1):
-        try:
-            articles.append(_record_article(record, f"{source}#{n}"))
-        except FormatError as e:
-            problems.append(Problem(source, f"record {n}: {e}"))
-    return articles, problems
-
-
-def _no_records(problems: list[Problem]) -> FormatError:
-    if not problems:
-        return FormatError("no records")
-    more = f"; {len(problems) - 1} more" if len(problems) > 1 else ""
-    return FormatError(f"no usable records ({problems[0].reason}{more})")
-
-
-def parse_json(text: str, source: str) -> tuple[list[Article], list[Problem]]:
-    """A JSON record, a list of records, or `{"articles": [...]}`; record n is `file#n`."""
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as e:
-        raise FormatError(f"invalid JSON ({e})") from e
-    if isinstance(data, dict) and isinstance(data.get("articles"), list):
-        data = data["articles"]
-    elif not isinstance(data, (dict, list)):
-        raise FormatError(
-            f'expected an object, a list or {{"articles": [...]}}, not {_json_type(data)}'
-        )
-    articles, problems = _articles(data if isinstance(data, list) else [data], source)
-    if not articles:
-        raise _no_records(problems)
-    return articles, problems
-
-
-def _json_line(line: str) -> object:
-    try:
-        return json.loads(line)
-    except json.JSONDecodeError as e:
-        raise FormatError(f"invalid JSON ({e.msg} at column {e.colno})") from e
-    except (ValueError, RecursionError) as e:  # huge integers, deep nesting
-        raise FormatError(f"invalid JSON ({e})") from e
-
-
-def parse_jsonl(text: str, source: str) -> tuple[list[Article], list[Problem]]:
-    """One JSON record per line (blank lines ignored); the record on line n is `file#n`."""
-    articles: list[Article] = []
-    problems: list[Problem] = []
-    # Split on "\n" only: JSON strings may hold U+2028 and friends, which splitlines() splits on.
-    for n, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            articles.append(_record_article(_json_line(line), f"{source}#{n}"))
-        except FormatError as e:
-            problems.append(Problem(source, f"line {n}: {e}"))
-    if not articles:
-        raise _no_records(problems)
-    return articles, problems
