@@ -21,7 +21,6 @@ import atexit
 import functools
 import importlib.metadata
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +30,8 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from qa.offline import offline_env
 
 if TYPE_CHECKING:
     from qa.config import Settings
@@ -182,10 +183,8 @@ def load_llama(model_path: str) -> tuple[Any, threading.Lock]:
     """The `llama_cpp.Llama` for `model_path`, loaded once, with the lock that guards it."""
     with _models_lock:
         if model_path not in _models:
-            # OpenMP threads that spin while waiting collapse throughput when the cores are
-            # shared (measured here: 30 tokens in 125 s spinning, 0.55 s passive). The
-            # variable is read once, when llama.cpp's OpenMP runtime loads on first import.
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            # Before llama.cpp's OpenMP runtime loads on first import (see qa.offline).
+            offline_env(["OMP_WAIT_POLICY"])
             try:
                 from llama_cpp import Llama
             except ImportError as e:

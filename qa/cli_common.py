@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,17 +18,11 @@ from typing import Any
 import click
 
 from qa.config import Settings
+from qa.offline import FOR_SERVICES, offline_env
 from qa.types import Progress
 
 EXIT_PARTIAL = 1
 EXIT_ERROR = 2
-
-
-def _quiet_network() -> None:
-    # Nothing may phone home: models come from packages, Chroma and Gradio stay silent.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
 def read_history(file: Any) -> list[tuple[str, str]]:
@@ -115,7 +108,7 @@ def answer_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def make_settings(verbose: bool = False, **flags: Any) -> Settings:
     """Settings from the environment, overridden by the flags given."""
-    _quiet_network()
+    offline_env(FOR_SERVICES)  # nothing may phone home
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

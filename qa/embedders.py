@@ -7,12 +7,13 @@ importing them at the top would make every command, even `qa --help`, pay second
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from qa.offline import offline_env
 
 if TYPE_CHECKING:
     import numpy as np
@@ -49,17 +50,6 @@ class Embedder(Protocol):
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans of the model's tokens in `text` (special tokens excluded)."""
         ...
-
-
-def offline_env() -> None:
-    """Keep Hugging Face and friends off the network: models come from packages here."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # transformers draws a "Loading weights" bar on every model load, into the user's answer.
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    # OpenMP threads spinning while they wait starve everything else on 2 shared cores.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def cpu_flags() -> frozenset[str]:

@@ -63,7 +63,9 @@ class OnnxEmbedder:
             raise ImportError(f"{name} needs onnxruntime: pip install 'qa[onnx]'") from e
         from tokenizers import Tokenizer
 
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from qa.offline import offline_env
+
+        offline_env(["HF_HUB_OFFLINE"])
         model_dir = model_dir or bundled_model_dir()
         self.name = name
         seq_len = json.loads((model_dir / "sentence_bert_config.json").read_text())

@@ -36,7 +36,8 @@ class _Adapted:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        from qa.embedders import bundled_model_path, offline_env
+        from qa.embedders import bundled_model_path
+        from qa.offline import offline_env
 
         offline_env()
         self.bf16 = bf16

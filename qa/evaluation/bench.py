@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from qa.config import Settings
 from qa.evaluation import metrics
 from qa.evaluation.dataset import Case
+from qa.offline import variables
 from qa.types import Progress
 
 if TYPE_CHECKING:
@@ -334,7 +335,7 @@ def cold_start(settings: Settings, questions: Sequence[str]) -> float:
     ]
     if settings.chroma_url:
         args += ["--chroma-url", settings.chroma_url]
-    env = os.environ | {"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
+    env = os.environ | variables(["HF_HUB_OFFLINE", "ANONYMIZED_TELEMETRY"])
     times = []
     for question in questions:
         started = time.perf_counter()

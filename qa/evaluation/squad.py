@@ -142,7 +142,8 @@ def run_naive(
     from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from qa.embedders import bundled_model_path, offline_env
+    from qa.embedders import bundled_model_path
+    from qa.offline import offline_env
 
     offline_env()
     embeddings = HuggingFaceEmbeddings(
