@@ -232,7 +232,7 @@ def serve(
         except StoreError as e:
             fail(str(e))
             return
-    from qa.ui import launch
+    from qa.ui_launch import launch
 
     user, password = os.environ.get("QA_USERNAME"), os.environ.get("QA_PASSWORD")
     auth = (user, password) if user and password else None

@@ -1,12 +1,12 @@
 """The chat UI (Gradio): ask, read the answer with its sources, manage the library.
 
-`build_app(settings)` builds the app; `launch(settings, ...)` starts serving it, and is what
-`qa serve` calls. The UI only formats: answers come from `qa.pipeline.stream`, the same
+`build_app(settings)` builds the app; `qa.ui_launch.launch(settings, ...)` starts serving it,
+and is what `qa serve` calls. The UI only formats: answers come from `qa.pipeline.stream`, the same
 function the Python API and the CLI use (`qa.ui_chat` keeps each session's questions in
 order), and uploads go through `qa.ingest.ingest` (`qa.ui_library`).
 
 Example:
-    >>> from qa.ui import launch
+    >>> from qa.ui_launch import launch
     >>> app = launch(Settings(store_dir=Path("/tmp/qa-index")), port=7860)  # doctest: +SKIP
     >>> app.local_url, app.block_thread()  # doctest: +SKIP
 """
@@ -14,18 +14,13 @@ Example:
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-# Gradio reports usage and checks for new versions over the network unless this is set
-# before it is imported: the app must work offline and say nothing about its users.
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-
 import gradio as gr
 
-from qa import ui_chat, ui_style
+from qa import ui_chat
 from qa import ui_html as fmt
 from qa.config import Settings
 from qa.embedders import ANSWERERS
@@ -251,56 +246,4 @@ def build_app(settings: Settings, *, upload_dir: Path | None = None) -> gr.Block
             box.blur(on_dates, [date_from, date_to], date_note, api_visibility="private")
             box.submit(on_dates, [date_from, date_to], date_note, api_visibility="private")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=CONCURRENCY * 25)
-    return demo
-
-
-def theme() -> gr.themes.Base:
-    """Gradio's default look with local fonts: the default theme fetches Google Fonts."""
-    return gr.themes.Default(
-        font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
-        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
-    )
-
-
-def launch(
-    settings: Settings,
-    host: str = "127.0.0.1",
-    port: int = 7860,
-    share: bool = False,
-    auth: tuple[str, str] | None = None,
-    *,
-    upload_dir: Path | None = None,
-) -> gr.Blocks:
-    """Start serving the chat on `host:port` (loopback by default) and return the running app.
-
-    Gradio's own start-up lines stay off (they end with a hint to set `share=True`): the caller
-    says where the app is (`app.local_url`, and `app.share_url` when shared) and waits with
-    `app.block_thread()` until Ctrl+C. The models load in the background meanwhile
-    (`qa.ui_chat.warm_up`), so the first answer is as quick as the next.
-
-    Args:
-        settings: the index and backends to serve.
-        host: interface to bind; anything but loopback should come with `auth`.
-        port: TCP port.
-        share: ask Gradio for a public link (off unless asked).
-        auth: (username, password) required to open the app, or None.
-        upload_dir: where uploads are kept; default `settings.store_dir / "uploads"`.
-    """
-    demo = build_app(settings, upload_dir=upload_dir)
-    ui_chat.warm_up(settings)
-    demo.launch(
-        server_name=host,
-        server_port=port,
-        share=share,
-        auth=auth,
-        max_file_size=MAX_UPLOAD_BYTES,
-        ssr_mode=False,
-        mcp_server=False,
-        footer_links=[],
-        prevent_thread_lock=True,
-        quiet=True,
-        theme=theme(),
-        css=ui_style.CSS,
-        head=ui_style.HEAD,
-    )
     return demo
