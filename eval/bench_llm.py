@@ -23,9 +23,10 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before llama.cpp loads OpenMP
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.chat_models import LlamaCppChat, get_chat_model, load_llama
 from qa.config import Settings
 from qa.generative import answer_grammar, build_messages, prompt_order
+from qa.llamacpp import LlamaCppChat, load_llama
+from qa.registry import get_chat_model
 from qa.types import Chunk, Passage
 
 ROOT = Path(__file__).resolve().parent.parent

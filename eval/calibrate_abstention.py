@@ -20,10 +20,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from qa.config import Settings
-from qa.embedders import get_embedder
 from qa.evaluation.squad import load_squad, sample_cases, write_articles
 from qa.extractive import ABSTAIN_BELOW, candidates
 from qa.ingest import ingest
+from qa.registry import get_embedder
 from qa.retrieval import retrieve
 from qa.store import open_index
 

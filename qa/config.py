@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_EMBEDDER = "sentence-transformers:all-MiniLM-L6-v2"
+from qa.registry import ANSWERER_FORMS, DEFAULT_EMBEDDER, GENERATIVE
+
 FETCH_K = 40
 """Candidates per retriever unless `fetch_k` is set (or `k` is larger)."""
 
@@ -22,10 +23,6 @@ def default_store_dir() -> Path:
     """`$XDG_DATA_HOME/qa`, i.e. `~/.local/share/qa` on most machines."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "qa"
-
-
-GENERATIVE = ("llamacpp", "openai", "ollama")
-"""Providers of generative answerers, named `provider:model` (see `qa.chat_models`)."""
 
 
 @dataclass(frozen=True)
@@ -101,9 +98,9 @@ class Settings:
             raise ValueError(f"fusion must be 'convex' or 'rrf', got {self.fusion!r}")
         provider, _, model = self.answerer.partition(":")
         if self.answerer != "extractive" and (provider not in GENERATIVE or not model):
+            forms = [form.replace("<model>", "MODEL") for form in ANSWERER_FORMS]
             raise ValueError(
-                "answerer must be extractive, llamacpp:smollm2, llamacpp:/path/to/model.gguf, "
-                f"openai:MODEL or ollama:MODEL, got {self.answerer!r}"
+                f"answerer must be {', '.join(forms[:-1])} or {forms[-1]}, got {self.answerer!r}"
             )
         if self.sync_s <= 0 or self.lease_s <= 0:
             raise ValueError(

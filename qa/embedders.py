@@ -1,4 +1,4 @@
-"""Embedding backends, chosen by a `"provider:name"` string resolved here and nowhere else.
+"""Embedding models: the `Embedder` protocol and its implementations (`qa.registry` names them).
 
 Heavy libraries (torch, sentence-transformers, onnxruntime) are imported inside the factories:
 importing them at the top would make every command, even `qa --help`, pay seconds for them.
@@ -9,30 +9,17 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from qa.offline import offline_env
+from qa.registry import FAKE, ST_MINILM
 
 if TYPE_CHECKING:
     import numpy as np
 
 log = logging.getLogger(__name__)
-
-ST_MINILM = "sentence-transformers:all-MiniLM-L6-v2"
-ONNX_MINILM = "onnx-int8:all-MiniLM-L6-v2"
-FAKE = "fake:hash"
-EMBEDDERS = (ST_MINILM, ONNX_MINILM, FAKE)
-
-ANSWERERS = (
-    "extractive",
-    "llamacpp:smollm2",
-    "llamacpp:<path.gguf>",
-    "openai:<model>",
-    "ollama:<model>",
-)
-"""Answering backends by name; the generative ones live in `qa.chat_models`."""
 
 
 class Embedder(Protocol):
@@ -169,34 +156,3 @@ class HashEmbedder:
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         return [m.span() for m in self._word.finditer(text)]
-
-
-def _onnx(name: str, cache_dir: Path) -> Embedder:
-    from qa.onnx_embed import OnnxEmbedder
-
-    return OnnxEmbedder(cache_dir=cache_dir, name=name)
-
-
-_FACTORIES: dict[str, Callable[[Path], Embedder]] = {
-    ST_MINILM: lambda _cache: SentenceTransformerEmbedder(),
-    ONNX_MINILM: lambda cache: _onnx(ONNX_MINILM, cache),
-    FAKE: lambda _cache: HashEmbedder(),
-}
-_cache: dict[str, Embedder] = {}
-_cache_lock = threading.Lock()
-
-
-def get_embedder(name: str, cache_dir: Path | None = None) -> Embedder:
-    """The embedder called `name`, loaded once per process.
-
-    Raises:
-        ValueError: `name` is not one of `EMBEDDERS`.
-    """
-    if name not in _FACTORIES:
-        raise ValueError(f"unknown embedder {name!r}; choose one of: {', '.join(EMBEDDERS)}")
-    with _cache_lock:
-        if name not in _cache:
-            folder = cache_dir or Path.home() / ".cache" / "qa"
-            log.info("loading embedder %s", name)
-            _cache[name] = _FACTORIES[name](folder)
-        return _cache[name]

@@ -166,12 +166,13 @@ def generate(
             sentence survived the grounding check. Raised before the Answer is yielded.
     """
     from qa import chat_models
+    from qa.registry import get_chat_model
 
     name = settings.answerer
     if not passages:
         raise GenerationFailed("no passages were retrieved, so there is nothing to cite")
     try:
-        model = chat_models.get_chat_model(name, settings)
+        model = get_chat_model(name, settings)
         where = chat_models.location(name, settings)
     except (ImportError, RuntimeError) as e:
         raise GenerationFailed(str(e)) from e

@@ -21,9 +21,10 @@ from typing import Any
 
 from qa import chunking
 from qa.config import Settings
-from qa.embedders import Embedder, get_embedder
+from qa.embedders import Embedder
 from qa.errors import IngestBusy
 from qa.loaders import LoadError, display_source, find_files, load_file
+from qa.registry import embedder_for
 from qa.store import Index, open_index
 from qa.types import Article, Chunk, IngestReport, Problem, Progress
 
@@ -123,7 +124,7 @@ def _ingest_into(
             report.chunks_removed += index.remove_article(gone)
             report.removed.append(gone)
         if embedder is None:
-            embedder = get_embedder(settings.embedder, settings.store_dir / "models")
+            embedder = embedder_for(settings)
         for article in articles:
             item = _plan(article, path, stat, index, embedder, settings, report, claimed)
             if item is not None:

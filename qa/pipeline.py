@@ -16,9 +16,9 @@ from dataclasses import replace
 
 from qa.config import Settings
 from qa.decision import DecisionModel
-from qa.embedders import get_embedder
 from qa.extractive import extract
 from qa.reader import load_reader, load_span_reader
+from qa.registry import embedder_for
 from qa.retrieval import retrieve
 from qa.store import open_index
 from qa.types import Answer, Filters
@@ -88,7 +88,7 @@ def stream(
     question = clean_question(question)
     query = condense(question, history)
     index = open_index(settings)
-    embedder = get_embedder(settings.embedder, settings.store_dir / "models")
+    embedder = embedder_for(settings)
     found = retrieve(query, index, embedder, settings, filters)
     retrieved_at = time.perf_counter()
     # The decision comes first, whatever the answerer: a question the extractive answerer

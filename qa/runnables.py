@@ -14,8 +14,8 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from qa.config import Settings
-from qa.embedders import get_embedder
 from qa.pipeline import answer
+from qa.registry import embedder_for
 from qa.retrieval import retrieve
 from qa.store import open_index
 from qa.types import Answer, Filters, Passage
@@ -56,7 +56,7 @@ class HybridRetriever(BaseRetriever):
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
         index = open_index(self.settings)
-        embedder = get_embedder(self.settings.embedder, self.settings.store_dir / "models")
+        embedder = embedder_for(self.settings)
         found = retrieve(query, index, embedder, self.settings, self.filters)
         return [to_document(p) for p in found.passages]
 

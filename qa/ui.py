@@ -23,7 +23,7 @@ import gradio as gr
 from qa import ui_chat
 from qa import ui_html as fmt
 from qa.config import Settings
-from qa.embedders import ANSWERERS
+from qa.registry import ANSWERERS
 from qa.ui_library import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, library, upload
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ ARTICLE_HEADERS = ["Title", "Date", "Publisher", "Chunks", "File"]
 
 def answer_modes(settings: Settings) -> list[str]:
     """The answering backends a user may pick: concrete names only, never a typed-in path."""
-    modes = [name for name in ANSWERERS if "<" not in name]
+    modes = list(ANSWERERS)
     if settings.answerer not in modes:
         modes.append(settings.answerer)
     return modes

@@ -95,8 +95,8 @@ def test_another_target_regenerates_and_drops_extra_files(tmp_path: Path) -> Non
 
 
 def test_chunk_counter_agrees_with_ingest(tmp_path: Path) -> None:
-    from qa.embedders import get_embedder
     from qa.ingest import ingest
+    from qa.registry import get_embedder
     from qa.store import open_index
 
     settings = Settings(store_dir=tmp_path / "store")

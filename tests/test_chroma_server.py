@@ -90,7 +90,7 @@ def test_publisher_filter_runs_on_the_server(served: dict[str, Any]) -> None:
     settings = served["settings"]
     index = open_index(settings)
     second = display_source(served["corpus"] / SECOND)
-    from qa.embedders import get_embedder
+    from qa.registry import get_embedder
 
     vector = get_embedder(settings.embedder).embed([UN_QUESTION])[0]
     found = index.dense_search(vector, 10, Filters(publishers=("Baltic Wire",)))

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.chunking import chunk_article, chunk_spans, split_sentences
-from qa.embedders import HashEmbedder, get_embedder
+from qa.embedders import HashEmbedder
+from qa.registry import get_embedder
 from qa.types import Article
 
 

@@ -21,9 +21,8 @@ from conftest import ROOT, SEED
 from test_grounding import MINSK, NATO, PASSAGES, WAR
 
 from qa import answer
-from qa.chat_models import FORMS, get_chat_model
 from qa.config import Settings
-from qa.embedders import Embedder, get_embedder
+from qa.embedders import Embedder
 from qa.evaluation.faithfulness import faithfulness
 from qa.extractive import NOT_IN_CORPUS
 from qa.generative import (
@@ -35,6 +34,8 @@ from qa.generative import (
     to_answer,
 )
 from qa.grounding import check
+from qa.registry import GENERATIVE_FORMS as FORMS
+from qa.registry import get_chat_model, get_embedder
 from qa.retrieval import retrieve
 from qa.store import open_index
 from qa.types import Answer, Chunk, Passage

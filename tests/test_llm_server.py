@@ -14,8 +14,9 @@ import pytest
 from conftest import ROOT, SEED, free_port, running
 
 from qa.config import Settings
-from qa.embedders import Embedder, get_embedder
+from qa.embedders import Embedder
 from qa.generative import GenerationFailed, generate
+from qa.registry import get_embedder
 from qa.retrieval import retrieve
 from qa.store import open_index
 from qa.types import Answer
@@ -44,7 +45,7 @@ def embedder() -> Embedder:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m llama_cpp.server` serving SmolLM2; yields its /v1 base URL."""
-    from qa.chat_models import smollm2_path
+    from qa.llamacpp import smollm2_path
 
     port = free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
@@ -146,7 +147,7 @@ def test_an_ollama_that_is_down_falls_back_and_names_its_url(corpus_settings: Se
 
 
 def test_a_missing_model_file_is_named(tmp_path: Path) -> None:
-    from qa.chat_models import get_chat_model
+    from qa.registry import get_chat_model
 
     with pytest.raises(ValueError, match=r"not a \.gguf file"):
         get_chat_model(f"llamacpp:{tmp_path / 'absent.gguf'}", Settings())

@@ -26,9 +26,9 @@ import pytest
 from conftest import ROOT, SEED, chroma_server, free_port
 
 from qa import Settings, answer
-from qa.embedders import get_embedder
 from qa.errors import IngestBusy, StoreError
 from qa.ingest import ingest
+from qa.registry import get_embedder
 from qa.store import Index, close_indexes, open_index
 
 pytestmark = pytest.mark.server

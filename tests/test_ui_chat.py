@@ -10,7 +10,7 @@ import pytest
 
 from qa import ui_html as fmt
 from qa.config import Settings
-from qa.embedders import FAKE
+from qa.registry import FAKE
 from qa.store import open_index
 from qa.ui_chat import Chat, Question, answer_waiting, clear, messages, take, warm_up
 

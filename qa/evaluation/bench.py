@@ -107,13 +107,13 @@ def run_bench(
         questions: how many planted questions to time and score.
         seed: the generator's and the question sample's seed.
     """
-    from qa.embedders import get_embedder
+    from qa.registry import embedder_for
 
     if chunks < 0 or questions < 1:
         raise ValueError(f"chunks must be >= 0 and questions >= 1, got {chunks}, {questions}")
     store = bench_settings(cache_dir, settings)
     # Loaded once, untimed, into the bench store's model folder, where `qa ask` finds it too.
-    get_embedder(store.embedder, store.store_dir / "models")
+    embedder_for(store)
     figures: dict[str, Any] = {"embedder": settings.embedder, "chunks": chunks}
     if squad_zip is not None:
         figures |= squad_ingest(squad_zip, settings, progress)
@@ -212,11 +212,11 @@ def generated(
     """Build (or resume, or reuse) the generated corpus's index, then time queries on it."""
     import random
 
-    from qa.embedders import get_embedder
     from qa.ingest import ingest
+    from qa.registry import embedder_for
     from qa.store import open_index
 
-    embedder = get_embedder(store.embedder, store.store_dir / "models")
+    embedder = embedder_for(store)
     corpus = generated_corpus(chunks, cache_dir, store, embedder, seed=seed, progress=progress)
     report = ingest([corpus.articles_dir], store, progress)
     if report.failed:
@@ -261,14 +261,14 @@ def _record_build(path: Path, report: Any) -> dict[str, float]:
 
 def query_figures(settings: Settings, cases: Sequence[Case]) -> dict[str, Any]:
     """Latency, hit@5 and peak memory of answering `cases`; run it in a fresh process."""
-    from qa.embedders import get_embedder
     from qa.pipeline import answer
+    from qa.registry import embedder_for
     from qa.retrieval import retrieve
     from qa.store import open_index
 
     settings = settings.replace(k=max(settings.k, 5), fetch_k=max(settings.fetch_k, 5))
     index = open_index(settings)
-    embedder = get_embedder(settings.embedder, settings.store_dir / "models")
+    embedder = embedder_for(settings)
     answer(cases[0].question, settings=settings)  # warm: first-query costs are cold_start_ms
     retrieve_ms, hits = [], []
     for case in cases:

@@ -272,10 +272,10 @@ def evaluate(
         warmup: ask the first question once, untimed, so model loading does not count as
             the latency of the first case.
     """
-    from qa.embedders import get_embedder
     from qa.evaluation.faithfulness import Faithfulness, faithfulness
     from qa.generative import UNSUPPORTED_FALLBACK
     from qa.pipeline import answer  # late: it loads the retrieval and embedding stack
+    from qa.registry import embedder_for
 
     settings = settings or Settings.from_env()
     # Extractive answers quote their passages verbatim: faithful by construction.
@@ -291,7 +291,7 @@ def evaluate(
         latency_ms = (time.perf_counter() - started) * 1000
         faithful = None
         if generative and reply.answerer != "extractive":
-            embedder = get_embedder(settings.embedder, settings.store_dir / "models")
+            embedder = embedder_for(settings)
             faithful = faithfulness(reply, embedder)
         elif generative and UNSUPPORTED_FALLBACK in reply.notice:
             # Nothing generated survived the check: the extractive answer (quoted) is shown.

@@ -216,8 +216,8 @@ def run_squad(
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     # Late: the ingest stack loads torch and Chroma.
-    from qa.embedders import get_embedder
     from qa.ingest import ingest
+    from qa.registry import embedder_for
 
     articles = load_squad(zip_path)[:max_articles]
     cases = sample_cases(articles, limit, seed)
@@ -232,7 +232,7 @@ def run_squad(
             k=max(base.k, RETRIEVE_K),
             fetch_k=max(base.fetch_k, RETRIEVE_K),
         )
-        get_embedder(run_settings.embedder, run_settings.store_dir / "models")  # load untimed
+        embedder_for(run_settings)  # load untimed
         started = time.perf_counter()
         ingested = ingest([work / "articles"], run_settings, progress)
         ingest_s = time.perf_counter() - started
