@@ -30,7 +30,7 @@ from qa.claims import ABSTAIN, UNSUPPORTED_MARK, evidence_span
 from qa.config import Settings
 from qa.extractive import NOT_IN_CORPUS
 from qa.grounding import CheckResult, Sentence, check
-from qa.types import Answer, Citation, Passage
+from qa.types import Answer, Citation, Fallback, Passage
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
@@ -88,7 +88,11 @@ UNSUPPORTED_FALLBACK = "no sentence of the generated answer was supported by the
 
 
 class GenerationFailed(RuntimeError):
-    """The generative backend gave no usable answer; the message says why."""
+    """The generative backend gave no usable answer; the message says why, `reason` in a word."""
+
+    def __init__(self, message: str, reason: Fallback = "failed") -> None:
+        super().__init__(message)
+        self.reason: Fallback = reason
 
 
 def _clean(text: str) -> str:
@@ -272,7 +276,9 @@ def to_answer(
     if not result.supported_count:
         first = result.removed[0] if result.removed else None
         why = f": {first.sentence!r} {first.reason}" if first else ""
-        raise GenerationFailed(f"{UNSUPPORTED_FALLBACK} ({len(result.removed)} removed{why})")
+        raise GenerationFailed(
+            f"{UNSUPPORTED_FALLBACK} ({len(result.removed)} removed{why})", "unsupported"
+        )
     number = {p: n for n, p in enumerate(result.citations_used, start=1)}
     sentences = [_renumber(s, number) for s in result.kept_sentences if not s.abstains]
     citations = tuple(

@@ -21,7 +21,7 @@ from qa.reader import load_reader, load_span_reader
 from qa.registry import embedder_for
 from qa.retrieval import retrieve
 from qa.store import open_index
-from qa.types import Answer, Filters
+from qa.types import Answer, Fallback, Filters
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ def stream(
     )
     final: Answer | None = None
     notice = ""
+    fallback: Fallback = ""
     if settings.answerer != "extractive" and decided.answered:
         from qa.generative import GenerationFailed, generate
 
@@ -118,6 +119,7 @@ def stream(
                     yield piece
         except GenerationFailed as e:
             notice = f"{settings.answerer} failed ({e}); showing the extractive answer"
+            fallback = e.reason
             log.warning(notice)
     if final is None:
         final = decided
@@ -142,6 +144,7 @@ def stream(
         confidence=final.confidence,
         near_miss=final.near_miss,
         timings_ms=timings,
+        fallback=fallback or final.fallback,
     )
 
 

@@ -8,7 +8,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+Fallback = Literal["", "failed", "unsupported"]
+"""Why a generative answer gave way to the extractive one: "" (it did not), "failed" (the
+backend failed, timed out or returned nothing usable), "unsupported" (the grounding check
+removed every generated sentence)."""
 
 Progress = Callable[[int, int, str], None]
 """progress(done, total, message): how far a long job is (chunks embedded, cases scored,
@@ -164,6 +169,9 @@ class Answer:
     near_miss: bool = False
     """Abstained, but the corpus says something close; `text` and `citations` say what."""
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
+    fallback: Fallback = ""
+    """Why the generative answerer's answer was replaced by this extractive one ("" when it was
+    not); `notice` tells the user in words."""
 
     @property
     def verdict(self) -> str:

@@ -134,6 +134,13 @@ def test_nothing_supported_raises_generation_failed(embedder: Embedder) -> None:
     )
 
 
+def test_a_generation_failure_says_why_in_a_word(embedder: Embedder) -> None:
+    with pytest.raises(GenerationFailed) as e:
+        checked("The turnout was 62 percent [1].", PASSAGES, embedder)
+    assert e.value.reason == "unsupported"
+    assert GenerationFailed("the server is down").reason == "failed"
+
+
 def test_the_abstention_sentence_is_an_unanswered_answer(embedder: Embedder) -> None:
     a = checked("The passages do not say.", PASSAGES, embedder)
     assert (a.answered, a.text, a.citations, a.removed) == (False, NOT_IN_CORPUS, (), ())

@@ -265,3 +265,14 @@ def test_answers_carry_a_confidence_and_a_short_span(corpus_settings: Settings) 
     assert 0.0 <= a.confidence <= 1.0
     data = json.loads(json.dumps(a.to_dict()))
     assert (data["short"], data["verdict"]) == ("1994", a.verdict)
+
+
+def test_a_failed_generative_answerer_falls_back_with_a_typed_reason(
+    corpus_settings: Settings,
+) -> None:
+    # Nothing listens on port 9: the backend fails at once and the extractive answer is shown.
+    down = corpus_settings.replace(answerer="openai:none", openai_base_url="http://127.0.0.1:9/v1")
+    a = answer(UN_QUESTION, settings=down)
+    assert (a.answerer, a.fallback) == ("extractive", "failed")
+    assert a.notice.endswith("showing the extractive answer")
+    assert answer(UN_QUESTION, settings=corpus_settings).fallback == ""

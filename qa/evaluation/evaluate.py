@@ -273,7 +273,6 @@ def evaluate(
             the latency of the first case.
     """
     from qa.evaluation.faithfulness import Faithfulness, faithfulness
-    from qa.generative import UNSUPPORTED_FALLBACK
     from qa.pipeline import answer  # late: it loads the retrieval and embedding stack
     from qa.registry import embedder_for
 
@@ -293,7 +292,7 @@ def evaluate(
         if generative and reply.answerer != "extractive":
             embedder = embedder_for(settings)
             faithful = faithfulness(reply, embedder)
-        elif generative and UNSUPPORTED_FALLBACK in reply.notice:
+        elif generative and reply.fallback == "unsupported":
             # Nothing generated survived the check: the extractive answer (quoted) is shown.
             faithful = Faithfulness(1, 0, 0, 0)
         results.append(score_case(case, reply, latency_ms, faithful))
