@@ -83,6 +83,7 @@ def stream(
     Raises:
         QuestionError: the question is empty or too long.
     """
+    # The one default the library builds from the environment (the public API's `QA_*`).
     settings = settings or Settings.from_env()
     started = time.perf_counter()
     question = clean_question(question)

@@ -254,7 +254,7 @@ def settings_summary(settings: Settings) -> dict[str, Any]:
 
 def evaluate(
     cases: Sequence[Case],
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     name: str = "corpus",
     dataset: str = "",
@@ -265,7 +265,7 @@ def evaluate(
 
     Args:
         cases: the dataset, e.g. from `load_dataset`.
-        settings: the index and models to use; `Settings.from_env()` when None.
+        settings: the index and models to use.
         name: a short label for reports ("corpus", "squad").
         dataset: where the cases came from, kept in the report.
         progress: called after each case with (done, total, case id).
@@ -276,7 +276,6 @@ def evaluate(
     from qa.pipeline import answer  # late: it loads the retrieval and embedding stack
     from qa.registry import embedder_for
 
-    settings = settings or Settings.from_env()
     # Extractive answers quote their passages verbatim: faithful by construction.
     generative = settings.answerer != "extractive"
     if not cases:

@@ -205,8 +205,9 @@ def run_squad(
         zip_path: `dev-v1.1.json.zip` (or the unzipped JSON).
         limit: how many questions to sample.
         seed: the sampling seed (`random.Random(seed)`), fixed so runs compare.
-        settings: models and retrieval settings; the store and collection are replaced by a
-            temporary one, and `k` raised to 10 so MRR@10 sees ten ranks.
+        settings: models and retrieval settings (default `Settings()`: the library reads no
+            environment); the store and collection are replaced by a temporary one, and `k`
+            raised to 10 so MRR@10 sees ten ranks.
         baseline: `"naive"` to run the naive LangChain pipeline too.
         max_articles: use only the first N articles (and their questions), for quick runs.
         progress: called with (done, total, message) through ingest, questions, baseline.
@@ -221,7 +222,7 @@ def run_squad(
 
     articles = load_squad(zip_path)[:max_articles]
     cases = sample_cases(articles, limit, seed)
-    base = settings or Settings.from_env()
+    base = settings or Settings()
     with tempfile.TemporaryDirectory(prefix="qa-squad-") as tmp:
         work = Path(tmp)
         paths = write_articles(articles, work / "articles")
