@@ -114,7 +114,7 @@ def eval_command(
     from rich.console import Console
 
     from qa.evaluation import report as reports
-    from qa.evaluation.evaluate import check_fail_under, compare, parse_fail_under
+    from qa.evaluation.compare import check_fail_under, compare, parse_fail_under
 
     console = Console(stderr=as_json)
     try:

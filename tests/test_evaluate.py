@@ -10,16 +10,9 @@ from pathlib import Path
 import pytest
 
 from qa.config import Settings
+from qa.evaluation.compare import check_fail_under, compare, parse_fail_under
 from qa.evaluation.dataset import Case, load_dataset
-from qa.evaluation.evaluate import (
-    EvalReport,
-    check_fail_under,
-    compare,
-    evaluate,
-    parse_fail_under,
-    score_case,
-    summarize,
-)
+from qa.evaluation.evaluate import EvalReport, evaluate, score_case, summarize
 from qa.evaluation.report import cases_table, means_table, squad_table, to_markdown, write_reports
 from qa.evaluation.squad import load_squad, run_squad, sample_cases, write_articles
 from qa.types import Answer, Chunk, Citation, Passage

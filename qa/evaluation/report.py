@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa.evaluation.evaluate import SCORES, TIMES, Comparison, EvalReport
+from qa.evaluation.compare import Comparison
+from qa.evaluation.evaluate import SCORES, TIMES, EvalReport
 
 if TYPE_CHECKING:
     from rich.table import Table
