@@ -23,23 +23,15 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
-import os
 import re
-import resource
-import statistics
-import subprocess
-import sys
 import tempfile
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.config import Settings
-from qa.evaluation import metrics
-from qa.evaluation.dataset import Case
-from qa.offline import variables
+from qa.evaluation.latency import cache_figures, cold_start, max_rss_mb, query_figures
 from qa.types import Progress
 
 if TYPE_CHECKING:
@@ -63,7 +55,7 @@ TARGETS = {
     "cache_build_s <= 120": ("cache_build_s", None, 120.0),
     "cache_extra_rss_mb <= 1024": ("cache_extra_rss_mb", None, 1024.0),
 }
-"""The issue's targets (the last three are set for 100,000 passages)."""
+"""The speed and memory targets qa is held to (the last three are set for 100,000 passages)."""
 
 NOTES = {
     "peak_rss_mb": "max RSS (getrusage ru_maxrss) of a fresh process that opened the index, "
@@ -119,7 +111,7 @@ def run_bench(
         figures |= squad_ingest(squad_zip, settings, progress)
     if chunks:
         figures |= generated(chunks, cache_dir, store, progress, questions=questions, seed=seed)
-    figures["bench_rss_mb"] = round(_max_rss_mb(), 1)
+    figures["bench_rss_mb"] = round(max_rss_mb(), 1)
     figures["targets"] = check_targets(figures)
     figures["notes"] = {k: v for k, v in NOTES.items() if k in figures}
     return figures
@@ -259,103 +251,8 @@ def _record_build(path: Path, report: Any) -> dict[str, float]:
     }
 
 
-def query_figures(settings: Settings, cases: Sequence[Case]) -> dict[str, Any]:
-    """Latency, hit@5 and peak memory of answering `cases`; run it in a fresh process."""
-    from qa.pipeline import answer
-    from qa.registry import embedder_for
-    from qa.retrieval import retrieve
-    from qa.store import open_index
-
-    settings = settings.replace(k=max(settings.k, 5), fetch_k=max(settings.fetch_k, 5))
-    index = open_index(settings)
-    embedder = embedder_for(settings)
-    answer(cases[0].question, settings=settings)  # warm: first-query costs are cold_start_ms
-    retrieve_ms, hits = [], []
-    for case in cases:
-        started = time.perf_counter()
-        found = retrieve(case.question, index, embedder, settings)
-        retrieve_ms.append((time.perf_counter() - started) * 1000)
-        flags = metrics.relevant_flags([p.chunk.text for p in found.passages], case.evidence)
-        hits.append(metrics.hit_at_k_flags(flags, 5))
-    answer_ms, right = [], []
-    for case in cases:
-        started = time.perf_counter()
-        reply = answer(case.question, settings=settings)
-        answer_ms.append((time.perf_counter() - started) * 1000)
-        text = re.sub(r"\s*\[\d+\]", "", reply.text) if reply.answered else ""
-        right.append(metrics.answer_contains(text, case.answers))
-    return {
-        "questions": len(cases),
-        "retrieve_p50_ms": round(metrics.percentile(retrieve_ms, 50), 1),
-        "retrieve_p95_ms": round(metrics.percentile(retrieve_ms, 95), 1),
-        "answer_p50_ms": round(metrics.percentile(answer_ms, 50), 1),
-        "answer_p95_ms": round(metrics.percentile(answer_ms, 95), 1),
-        "hit@5": round(sum(hits) / len(hits), 3),
-        "answer_contains": round(sum(right) / len(right), 3),
-        "peak_rss_mb": round(_max_rss_mb(), 1),
-    }
-
-
-def cache_figures(settings: Settings, cases: Sequence[Case]) -> dict[str, Any]:
-    """A new front end: its cache built from the server, then `cases` answered; run it in a
-    fresh process (the peak RSS is the whole process's)."""
-    from qa.store import close_indexes, open_index
-
-    with tempfile.TemporaryDirectory(prefix="qa-front-end-") as tmp:
-        fresh = settings.replace(store_dir=Path(tmp))
-        models = settings.store_dir / "models"
-        if models.exists():  # an exported model is not exported again
-            (Path(tmp) / "models").symlink_to(models)
-        started = time.perf_counter()
-        index = open_index(fresh)
-        build_s = time.perf_counter() - started
-        passages, build_rss = index.count(), _max_rss_mb()
-        timed = query_figures(fresh, cases)
-        close_indexes()
-    return {
-        "cache_build_s": round(build_s, 1),
-        "cache_passages": passages,
-        "cache_build_rss_mb": round(build_rss, 1),
-        "cache_peak_rss_mb": timed["peak_rss_mb"],
-        "cache_hit@5": timed["hit@5"],
-        "cache_answer_contains": timed["answer_contains"],
-        "cache_answer_p50_ms": timed["answer_p50_ms"],
-    }
-
-
-def cold_start(settings: Settings, questions: Sequence[str]) -> float:
-    """Median milliseconds from spawning `qa ask` to the first byte of its answer."""
-    args = [
-        "--store",
-        str(settings.store_dir),
-        "--collection",
-        settings.collection,
-        "--embedder",
-        settings.embedder,
-    ]
-    if settings.chroma_url:
-        args += ["--chroma-url", settings.chroma_url]
-    env = os.environ | variables(["HF_HUB_OFFLINE", "ANONYMIZED_TELEMETRY"])
-    times = []
-    for question in questions:
-        started = time.perf_counter()
-        with subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "ask", question, *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-        ) as process:
-            assert process.stdout is not None
-            first = process.stdout.read(1)
-            times.append((time.perf_counter() - started) * 1000)
-            _, err = process.communicate(timeout=120)
-        if process.returncode != 0 or not first:
-            raise RuntimeError(f"`qa ask` failed ({process.returncode}): {err.decode()[-500:]}")
-    return round(statistics.median(times), 1)
-
-
 def check_targets(figures: dict[str, Any]) -> dict[str, bool]:
-    """Which of the issue's targets the figures meet (those they have the numbers for)."""
+    """Which of the `TARGETS` the figures meet (those they have the numbers for)."""
     met: dict[str, bool] = {}
     for name, (key, other, factor) in TARGETS.items():
         if key not in figures or (other is not None and other not in figures):
@@ -363,11 +260,6 @@ def check_targets(figures: dict[str, Any]) -> dict[str, bool]:
         limit = factor if other is None else figures[other] * factor
         met[name] = figures[key] <= limit
     return met
-
-
-def _max_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def bench_table(figures: dict[str, Any]) -> Table:
