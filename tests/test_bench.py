@@ -14,8 +14,9 @@ import pytest
 from conftest import ROOT, SEED
 
 from qa import Settings
+from qa.evaluation.articles import article, file_name, project_name
 from qa.evaluation.bench import bench_settings, check_targets, chunk_counter, run_bench
-from qa.evaluation.gencorpus import article, file_name, generate, project_name
+from qa.evaluation.gencorpus import generate
 from qa.parsers import parse_txt
 
 
