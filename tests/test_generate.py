@@ -25,15 +25,9 @@ from qa.config import Settings
 from qa.embedders import Embedder
 from qa.evaluation.faithfulness import faithfulness
 from qa.extractive import NOT_IN_CORPUS
-from qa.generative import (
-    GenerationFailed,
-    answer_grammar,
-    build_messages,
-    generate,
-    prompt_order,
-    to_answer,
-)
+from qa.generative import GenerationFailed, generate, to_answer
 from qa.grounding import check
+from qa.prompt import answer_grammar, build_messages, prompt_order
 from qa.registry import GENERATIVE_FORMS as FORMS
 from qa.registry import get_chat_model, get_embedder
 from qa.retrieval import retrieve
