@@ -1,8 +1,8 @@
 """The chat UI (Gradio): ask, read the answer with its sources, manage the library.
 
 `build_app(settings)` builds the app; `qa.ui_launch.launch(settings, ...)` starts serving it,
-and is what `qa serve` calls. The UI only formats: answers come from `qa.pipeline.stream`, the same
-function the Python API and the CLI use (`qa.ui_chat` keeps each session's questions in
+and is what `qa serve` calls. The UI only formats: answers come from `qa.pipeline.stream`, the
+same function the Python API and the CLI use (`qa.ui_chat` keeps each session's questions in
 order), and uploads go through `qa.ingest.ingest` (`qa.ui_library`).
 
 Example:
