@@ -21,15 +21,9 @@ import re
 import stat
 from pathlib import Path
 
+from qa.article_fields import FormatError, normalize_date, title_from_text
 from qa.files import SUPPORTED_SUFFIXES, _stat_problem, _unsupported, display_source, find_files
-from qa.parsers import (
-    FormatError,
-    normalize_date,
-    parse_html,
-    parse_markdown,
-    parse_txt,
-    title_from_text,
-)
+from qa.parsers import parse_html, parse_markdown, parse_txt
 from qa.parsers_json import parse_json, parse_jsonl
 from qa.parsers_pdf import parse_pdf
 from qa.types import Article, Problem

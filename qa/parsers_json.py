@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from qa.parsers import FormatError, _field, normalize_date, title_from_text
+from qa.article_fields import FormatError, _field, normalize_date, title_from_text
 from qa.types import Article, Problem
 
 _TEXT_KEYS = ("text", "body", "content")

@@ -6,7 +6,7 @@ import io
 import logging
 from typing import TYPE_CHECKING
 
-from qa.parsers import FormatError, _field, normalize_date, title_from_text
+from qa.article_fields import FormatError, _field, normalize_date, title_from_text
 from qa.types import Article, Problem
 
 if TYPE_CHECKING:
