@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,15 @@ def test_cli_parser_and_help_load_neither_evaluation_nor_torch() -> None:
         "    main(args, standalone_mode=False)"
     )
     assert loaded_after(code) == "[]"
+
+
+def test_only_the_eval_commands_import_the_evaluation_package() -> None:
+    importers = set()
+    for path in sorted((ROOT / "qa").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            if any(name.startswith("qa.evaluation") for name in names):
+                importers.add(path.name)
+    assert importers == {"cli_eval.py"}
