@@ -43,7 +43,7 @@ from qa.evaluation.squad import load_squad, write_articles
 from qa.extractive import candidates
 from qa.ingest import ingest
 from qa.question import analyse
-from qa.registry import embedder_for
+from qa.registry import get_embedder
 from qa.retrieval import retrieve
 from qa.store import open_index
 
@@ -68,7 +68,7 @@ def build_rows(path: Path, settings_base: Settings) -> list[dict]:
         settings = settings_base.replace(store_dir=Path(tmp) / "store", collection="squad2")
         print(ingest([folder], settings).summary(), file=sys.stderr)
         index = open_index(settings)
-        embedder = embedder_for(settings)
+        embedder = get_embedder(settings.embedder, settings.store_dir / "models")
         started = time.perf_counter()
         cases = [c for a in articles for c in a.cases]
         for n, case in enumerate(cases, start=1):
