@@ -49,6 +49,9 @@ class GenerationFailed(RuntimeError):
         super().__init__(message)
         self.reason: Fallback = reason
 
+    def __reduce__(self) -> tuple[type[GenerationFailed], tuple[str, Fallback]]:
+        return type(self), (str(self), self.reason)  # the reason survives pickling
+
 
 def generate(
     question: str,

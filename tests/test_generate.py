@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import os
+import pickle
 import time
 from collections.abc import Sequence
 
@@ -133,6 +134,8 @@ def test_a_generation_failure_says_why_in_a_word(embedder: Embedder) -> None:
         checked("The turnout was 62 percent [1].", PASSAGES, embedder)
     assert e.value.reason == "unsupported"
     assert GenerationFailed("the server is down").reason == "failed"
+    again = pickle.loads(pickle.dumps(e.value))
+    assert (str(again), again.reason) == (str(e.value), "unsupported")
 
 
 def test_the_abstention_sentence_is_an_unanswered_answer(embedder: Embedder) -> None:
