@@ -18,7 +18,7 @@ from qa.backends import get_embedder
 from qa.config import Settings
 from qa.decision import DecisionModel
 from qa.extract import extract
-from qa.reader import load_reader, load_span_reader
+from qa.reader import load_span_reader
 from qa.retrieve import retrieve
 from qa.store import open_index
 from qa.types import Answer, Filters
@@ -102,7 +102,6 @@ def stream(
         embedder,
         DecisionModel.load(settings.decision_model),
         settings.abstain_below,
-        load_reader(settings.reader_adapter),
         load_span_reader(),
     )
     final: Answer | None = None

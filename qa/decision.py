@@ -3,8 +3,7 @@
 Each candidate sentence is described by a few numbers (`FEATURES`): how close it is to the
 question in embedding space, how much of the question's weighted vocabulary it covers, whether
 it holds the question's names, numbers and dates, whether it holds something of the type the
-question asks for, where its passage ranked, how far it leads the runner-up, and what the
-reader (`qa.reader`, a cross-encoder reading question and sentence together) says. A logistic
+question asks for, where its passage ranked and how far it leads the runner-up. A logistic
 model fitted by `eval/train_decision.py` on SQuAD 2.0 (whose unanswerable questions share the
 article's words and names), cross-validated by article, turns them into the probability that
 the sentence answers the question. The shipped model, its threshold, its training command and
@@ -41,8 +40,6 @@ FEATURES = (
     "lead",
     "question_terms",
     *(f"kind_{k}" for k in KINDS),
-    "reader",
-    "reader_lead",
 )
 """What the model sees of a candidate sentence, in order (see `describe`)."""
 
@@ -69,10 +66,6 @@ class Match:
     keyword_rank: int | None
     lead: float
     """First-stage score minus the best other candidate's (how far it stands out)."""
-    reader: float = 0.0
-    """The reader's logit for (question, sentence) (`qa.reader`); 0 when no reader ran."""
-    reader_lead: float = 0.0
-    """Its logit minus the best other candidate's."""
     other_coverage: float = 0.0
     """Share of the weight of the question's terms other than its key terms covered (not a
     feature: it tells a near miss, a sentence that lacks only a name, number or date)."""
@@ -100,12 +93,13 @@ def describe(question: Question, m: Match) -> list[float]:
         math.log1p(len(question.terms)),
     ]
     row.extend(float(question.kind == k) for k in KINDS)
-    row.extend((m.reader, m.reader_lead))
     return row
 
 
 def negation_mismatch(question: Question, sentence: str) -> bool:
-    return question.negated != is_negated(sentence)
+    """The question says "not" and the sentence does not: it asks about what did not happen.
+    (A negated sentence answering a plain question is common: "NATO does not recognise ...")"""
+    return question.negated and not is_negated(sentence)
 
 
 @dataclass(frozen=True)
