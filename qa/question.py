@@ -47,7 +47,7 @@ _KIND_RULES: tuple[tuple[str, str], ...] = (
     (
         "author",
         rf"\b(?:who (?:wrote|authored|is the author of|penned)\b.*\b{_ARTICLE}|author|"
-        rf"byline|written by|{_ARTICLE} (?:was )?(?:written|by whom))",
+        rf"byline|written by|{_ARTICLE} (?:was )?(?:written|by whom))\b",
     ),
     (
         "publisher",
