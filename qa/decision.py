@@ -42,6 +42,9 @@ FEATURES = (
     *(f"kind_{k}" for k in KINDS),
 )
 """What the model sees of a candidate sentence, in order (see `describe`)."""
+MAX_TERMS = 20
+"""Question terms counted (the training questions have fewer); more would let a 400-word
+question push the probability past anything the model was fitted on."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ def describe(question: Question, m: Match) -> list[float]:
         m.dense_similarity if m.dense_similarity is not None else 0.0,
         0.0 if m.keyword_rank is None else 1.0 / m.keyword_rank,
         m.lead,
-        math.log1p(len(question.terms)),
+        math.log1p(min(len(question.terms), MAX_TERMS)),
     ]
     row.extend(float(question.kind == k) for k in KINDS)
     return row
