@@ -5,14 +5,15 @@
    (`qa.extractive.candidates`). A candidate is positive when it holds a reference answer; the
    candidates of unanswerable questions are all negative. Features are cached by data hash.
 2. Articles are split into 5 folds of 2. For each fold a model is fitted on the other 8
-   articles, its threshold chosen on those 8 alone (the most unanswerable questions refused
-   while at least `--min-right` of the answerable ones are answered rightly; else the best
-   sum of both rates), and then scored on the fold's questions, which it never saw. The
+   articles, its threshold chosen on those 8 alone (the most answerable questions answered
+   rightly while at least `--min-abstained` (0.55) of the unanswerable ones are refused; or
+   the most refused with `--min-right` right; else the best sum of both rates), and then
+   scored on the fold's questions, which it never saw. The
    held-out figures printed are pooled over the folds: answerable right / wrong / refused,
    unanswerable abstained.
 3. Candidate models are compared on the same folds (logistic regression, gradient boosting);
    the shipped one is logistic regression fitted on all 10 articles, with the threshold
-   chosen the same way on them.
+   chosen the same way on the held-out probabilities of step 2.
 
     python eval/train_decision.py                       # compare, then write qa/data/decision.json
     python eval/train_decision.py --no-write --folds-out /tmp/folds   # per-fold models too
@@ -98,7 +99,7 @@ def build_rows(path: Path, settings_base: Settings) -> list[dict]:
 
 
 def load_rows(path: Path, settings: Settings, refresh: bool) -> list[dict]:
-    key = f"{data_hash(path)}-{settings.embedder.replace(':', '_')}-{len(FEATURES)}-v2"
+    key = f"{data_hash(path)}-{settings.embedder.replace(':', '_')}-{len(FEATURES)}-v3"
     cache = CACHE / f"{key}.json.gz"
     if cache.exists() and not refresh:
         return json.loads(gzip.decompress(cache.read_bytes()))
@@ -111,7 +112,8 @@ def load_rows(path: Path, settings: Settings, refresh: bool) -> list[dict]:
 def stack(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     x = [f for r in rows for f in r["features"]]
     y = [label for r in rows for label in r["labels"]]
-    return np.asarray(x, dtype=float).reshape(-1, len(FEATURES)), np.asarray(y)
+    width = len(next(r["features"][0] for r in rows if r["features"]))
+    return np.asarray(x, dtype=float).reshape(-1, width), np.asarray(y)
 
 
 def fit(kind: str, x: np.ndarray, y: np.ndarray):
@@ -153,17 +155,26 @@ def rates(results: list[tuple[bool, float, bool]], t: float) -> dict[str, float]
     return {"right": right, "wrong": wrong, "refused": 1 - right - wrong, "abstained": abstained}
 
 
-def choose_threshold(results: list[tuple[bool, float, bool]], min_right: float | None) -> float:
+def choose_threshold(
+    results: list[tuple[bool, float, bool]],
+    min_right: float | None = None,
+    min_abstained: float | None = None,
+) -> float:
     """The threshold answering best on both kinds of question: the most answerable questions
     answered rightly plus unanswerable ones refused (each a share of its kind). With
     `min_right`, the threshold refusing most unanswerables among those keeping at least that
-    share of answerables right, when one does."""
+    share of answerables right; with `min_abstained`, the one answering most answerables
+    rightly among those refusing at least that share of unanswerables (when one does)."""
     grid = [t / 200 for t in range(1, 200)]
     table = {t: rates(results, t) for t in grid}
     if min_right is not None:
         ok = [t for t in grid if table[t]["right"] >= min_right]
         if ok:
             return max(ok, key=lambda t: (table[t]["abstained"], -t))
+    if min_abstained is not None:
+        ok = [t for t in grid if table[t]["abstained"] >= min_abstained]
+        if ok:
+            return max(ok, key=lambda t: (table[t]["right"], -t))
     return max(grid, key=lambda t: (table[t]["right"] + table[t]["abstained"], -t))
 
 
@@ -198,7 +209,10 @@ def with_reader(rows: list[dict], logits: dict[str, list[float]] | None) -> list
 
 
 def cross_validate(
-    kind: str, rows: list[dict], min_right: float | None, folds_out: Path | None
+    kind: str,
+    rows: list[dict],
+    rule: dict[str, float | None],
+    folds_out: Path | None,
 ) -> tuple[dict[str, float], dict[str, tuple[float, dict[str, float]]], list]:
     """Held-out rates pooled at each fold's own threshold, per fold, and the raw held-out
     outcomes (answerable, probability, right)."""
@@ -207,7 +221,7 @@ def cross_validate(
     held_out: dict[str, tuple[float, dict[str, float]]] = {}
     for fold, (train, test, test_names) in enumerate(folds_of(rows)):
         model = fit(kind, *stack(train))
-        t = choose_threshold(outcomes(model, train), min_right)
+        t = choose_threshold(outcomes(model, train), **rule)
         results = outcomes(model, test)
         raw.extend(results)
         # Re-express held-out probabilities relative to this fold's threshold, so pooled
@@ -244,6 +258,13 @@ def main() -> None:
         help="choose the threshold refusing most unanswerables with at least this share of "
         "answerables right (default: the best sum of right and abstained)",
     )
+    parser.add_argument(
+        "--min-abstained",
+        type=float,
+        default=0.55,
+        help="choose the threshold answering most answerables rightly while refusing at least "
+        "this share of unanswerables (default 0.55, the abstention target; 0 for the best sum)",
+    )
     parser.add_argument("--refresh", action="store_true", help="recompute cached features")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--folds-out", type=Path, help="write each fold's model here")
@@ -259,36 +280,47 @@ def main() -> None:
 
     settings = Settings(store_dir=Path(tempfile.gettempdir()))
     logits = json.loads(args.reader_logits.read_text()) if args.reader_logits else None
-    rows = with_reader(load_rows(args.squad2, settings, args.refresh), logits)
+    rows = load_rows(args.squad2, settings, args.refresh)
+    if logits is not None:
+        # Only questions with out-of-fold logits: a reader feature of 0 elsewhere would teach
+        # the model that the reader says nothing.
+        rows = with_reader([r for r in rows if r["id"] in logits], logits)
+        articles = {r["article"] for r in rows}
+        print(f"reader logits for {len(rows)} questions of {len(articles)} articles")
     answerable = [r for r in rows if r["answerable"]]
     reachable = sum(any(r["labels"]) for r in answerable) / len(answerable)
     print(
         f"{len(rows)} questions, {len(answerable)} answerable; a right sentence among the "
         f"scored candidates for {reachable:.3f} of them"
     )
+    rule = {"min_right": args.min_right, "min_abstained": args.min_abstained or None}
     held: dict[str, list] = {}
     for kind in args.models.split(","):
-        pooled, folds, held[kind] = cross_validate(kind, rows, args.min_right, args.folds_out)
+        pooled, folds, held[kind] = cross_validate(kind, rows, rule, args.folds_out)
         print(
             f"\n{kind}: held-out, pooled over {FOLDS} folds of 2 articles: "
             + "  ".join(f"{k} {v:.3f}" for k, v in pooled.items())
         )
         for names, (t, r) in folds.items():
             print(f"  {names[:60]:60s} t={t:.3f} " + " ".join(f"{k} {v:.3f}" for k, v in r.items()))
+    t = choose_threshold(held["logistic"], **rule)
+    print(f"\nheld-out at the chosen threshold {t:.3f}: " + "  ".join(
+        f"{k} {v:.3f}" for k, v in rates(held["logistic"], t).items()))  # fmt: skip
+    if logits is not None:
+        return  # a comparison only: the shipped model has no reader features
     model = fit("logistic", *stack(rows))
     # The threshold is chosen on held-out probabilities (each question scored by a model that
     # never saw its article), which are less sure of themselves than training ones.
-    t = choose_threshold(held["logistic"], args.min_right)
     curve = [(x / 20, rates(held["logistic"], x / 20)) for x in range(1, 20)]
     print("\nheld-out rates by threshold (logistic):")
     for x, r in curve:
         print(f"  t={x:.2f} " + " ".join(f"{k} {v:.3f}" for k, v in r.items()))
     info = {
         "trained_on": f"{args.squad2.name} (sha256 of the zip {data_hash(args.squad2)})",
-        "command": "python eval/train_decision.py"
-        + (f" --reader-logits {args.reader_logits.name}" if args.reader_logits else ""),
+        "command": " ".join(["python eval/train_decision.py", *sys.argv[1:]]),
         "embedder": settings.embedder,
         "min_right": args.min_right,
+        "min_abstained": args.min_abstained,
         "questions": len(rows),
     }
     final = export(model, t, info)

@@ -90,11 +90,6 @@ def answer_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "the shipped one].",
         ),
         click.option(
-            "--reader-adapter",
-            type=click.Path(path_type=Path, dir_okay=False),
-            help="Reader adapter (eval/train_reader.py) [env QA_READER_ADAPTER; the shipped one].",
-        ),
-        click.option(
             "--abstain-below",
             type=click.FloatRange(0, 1),
             help="Answer only when P(the quote answers) is at least this [env "

@@ -68,8 +68,6 @@ class Settings:
     """Override the decision model's threshold: answer when P(answers) is at least this."""
     decision_model: Path | None = None
     """A decision model file (`eval/train_decision.py`); None uses the one shipped with qa."""
-    reader_adapter: Path | None = None
-    """A reader adapter file (`eval/train_reader.py`); None uses the one shipped with qa."""
     openai_base_url: str | None = None
     openai_api_key: str | None = field(default=None, repr=False)
     ollama_url: str | None = None
@@ -132,7 +130,7 @@ class Settings:
                 values[f.name] = int(raw)
             elif "float" in kind:
                 values[f.name] = float(raw)
-            elif f.name in ("store_dir", "decision_model", "reader_adapter"):
+            elif f.name in ("store_dir", "decision_model"):
                 values[f.name] = Path(raw)
             else:
                 values[f.name] = raw

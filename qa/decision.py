@@ -3,8 +3,7 @@
 Each candidate sentence is described by a few numbers (`FEATURES`): how close it is to the
 question in embedding space, how much of the question's weighted vocabulary it covers, whether
 it holds the question's names, numbers and dates, whether it holds something of the type the
-question asks for, where its passage ranked, how far it leads the runner-up, and what the
-reader (`qa.reader`, a cross-encoder reading question and sentence together) says. A logistic
+question asks for, where its passage ranked and how far it leads the runner-up. A logistic
 model fitted by `eval/train_decision.py` on SQuAD 2.0 (whose unanswerable questions share the
 article's words and names), cross-validated by article, turns them into the probability that
 the sentence answers the question. The shipped model, its threshold, its training command and
@@ -41,10 +40,11 @@ FEATURES = (
     "lead",
     "question_terms",
     *(f"kind_{k}" for k in KINDS),
-    "reader",
-    "reader_lead",
 )
 """What the model sees of a candidate sentence, in order (see `describe`)."""
+MAX_TERMS = 20
+"""Question terms counted (the training questions have fewer); more would let a 400-word
+question push the probability past anything the model was fitted on."""
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,6 @@ class Match:
     keyword_rank: int | None
     lead: float
     """First-stage score minus the best other candidate's (how far it stands out)."""
-    reader: float = 0.0
-    """The reader's logit for (question, sentence) (`qa.reader`); 0 when no reader ran."""
-    reader_lead: float = 0.0
-    """Its logit minus the best other candidate's."""
     other_coverage: float = 0.0
     """Share of the weight of the question's terms other than its key terms covered (not a
     feature: it tells a near miss, a sentence that lacks only a name, number or date)."""
@@ -97,15 +93,16 @@ def describe(question: Question, m: Match) -> list[float]:
         m.dense_similarity if m.dense_similarity is not None else 0.0,
         0.0 if m.keyword_rank is None else 1.0 / m.keyword_rank,
         m.lead,
-        math.log1p(len(question.terms)),
+        math.log1p(min(len(question.terms), MAX_TERMS)),
     ]
     row.extend(float(question.kind == k) for k in KINDS)
-    row.extend((m.reader, m.reader_lead))
     return row
 
 
 def negation_mismatch(question: Question, sentence: str) -> bool:
-    return question.negated != is_negated(sentence)
+    """The question says "not" and the sentence does not: it asks about what did not happen.
+    (A negated sentence answering a plain question is common: "NATO does not recognise ...")"""
+    return question.negated and not is_negated(sentence)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from qa.types import Answer, Citation, Passage
 
 if TYPE_CHECKING:
     from qa.embedders import Embedder
-    from qa.reader import Reader, SpanReader
+    from qa.reader import SpanReader
     from qa.store import Index
 
 NOT_IN_CORPUS = "The corpus does not say: none of the indexed articles answers this question."
@@ -85,13 +85,8 @@ def candidates(
     query_vector: Any,
     index: Index,
     embedder: Embedder,
-    reader: Reader | None = None,
 ) -> list[Candidate]:
-    """The most promising sentences of the passages, described for the decision model.
-
-    Without a `reader` its features are 0 (how `eval/train_decision.py` collects them: the
-    reader's own logits come from readers that never saw the question's article).
-    """
+    """The most promising sentences of the passages, described for the decision model."""
     spans = _spans(passages)
     if not spans or not question.terms:
         return []
@@ -110,25 +105,25 @@ def candidates(
     keep = sorted(order[:PRESELECT])
     vectors = embedder.embed([spans[i][3] for i in keep])
     cosines = vectors @ query_vector
-    texts = [spans[i][3] for i in keep]
-    read = reader.logits(question.text, texts) if reader else [0.0] * len(keep)
     out = []
-    for n_kept, (i, cos) in enumerate(zip(keep, cosines, strict=True)):
+    for i, cos in zip(keep, cosines, strict=True):
         n, a, b, text = spans[i]
         found = words[i]
         near = [words[j] for j in (i - 1, i + 1) if 0 <= j < len(spans) and spans[j][0] == n]
+        around = found.union(*near)
         covered = frozenset(t for t in question.terms if _has(t, found))
         missing = [weight[t] for t in question.terms if t not in covered]
         p = passages[n]
         match = Match(
             cosine=float(cos),
             coverage=coverage(found),
-            context_coverage=coverage(found.union(*near)),
+            context_coverage=coverage(around),
             covered=covered,
             missing_weight=max(missing, default=0.0),
             key_missing=sum(not _has(t, found) for t in keys) / len(keys) if keys else 0.0,
-            name_missing=any(not _has(t, found) for t in (*question.names, *question.quoted)),
-            number_missing=any(not _has(t, found) for t in (*question.numbers, *question.dates)),
+            # A name or number may stand in the next sentence ("On March 23 ... It said ...").
+            name_missing=any(not _has(t, around) for t in (*question.names, *question.quoted)),
+            number_missing=any(not _has(t, around) for t in (*question.numbers, *question.dates)),
             type_found=bool(new_spans(question, text)),
             negation_mismatch=negation_mismatch(question, text),
             passage_rank=n,
@@ -137,8 +132,6 @@ def candidates(
             lead=first[i] - max((first[j] for j in keep if j != i), default=0.0),
             other_coverage=sum(w for t, w in others.items() if t in covered)
             / (sum(others.values()) or 1.0),
-            reader=read[n_kept],
-            reader_lead=read[n_kept] - max(read[:n_kept] + read[n_kept + 1 :], default=0.0),
         )
         out.append(Candidate(n, a, b, text, match, tuple(describe(question, match))))
     return out
@@ -153,7 +146,6 @@ def extract(
     embedder: Embedder,
     model: DecisionModel,
     threshold: float | None = None,
-    reader: Reader | None = None,
     spans: SpanReader | None = None,
 ) -> Answer:
     """The extractive Answer to `question` from `passages` (searched as `query`)."""
@@ -171,7 +163,7 @@ def extract(
             )
     scored = [
         replace(c, probability=model.probability(c.features))
-        for c in candidates(asked, passages, query_vector, index, embedder, reader)
+        for c in candidates(asked, passages, query_vector, index, embedder)
     ]
     if not scored:
         return Answer(question, NOT_IN_CORPUS, False, **common)

@@ -184,18 +184,25 @@ def _first_text(soup: BeautifulSoup, *names: str) -> str | None:
 
 
 def parse_html(text: str, source: str) -> Article:
-    """An HTML page: metadata from `<meta>` tags, text from `<article>`, `<main>` or `<body>`."""
+    """An HTML page: main text and metadata through trafilatura (`qa.html_page`).
+
+    What trafilatura does not find is read as before: metadata from `<meta>` tags, the text
+    from `<article>`, `<main>` or `<body>` taken whole.
+    """
     from bs4 import BeautifulSoup, Tag  # late: importing bs4 takes a tenth of a second
     from bs4.exceptions import ParserRejectedMarkup
+
+    from qa.html_page import read_page
 
     try:
         soup = BeautifulSoup(text, "html.parser")
     except ParserRejectedMarkup as e:
         raise FormatError(f"unreadable HTML ({e})") from e
     meta = _meta_tags(soup)
+    page = read_page(text, source)
     candidates = [soup.find("article"), soup.find("main"), soup.body, soup]
     texts = (_html_text(node) for node in candidates if isinstance(node, Tag))
-    body = next((t for t in texts if t), "")
+    body = page.text or next((t for t in texts if t), "")
     if not body:
         raise FormatError("no readable text (only scripts/markup)")
     times = [t.get("datetime") for t in soup.find_all("time")]
@@ -206,11 +213,14 @@ def parse_html(text: str, source: str) -> Article:
     return Article(
         source=source,
         text=body,
-        title=_field(meta, "og:title", "twitter:title")
+        title=page.title
+        or _field(meta, "og:title", "twitter:title")
         or _first_text(soup, "title", "h1")
         or title_from_text(body),
-        date=next((d for d in dates if d), None),
-        publisher=_field(meta, "og:site_name", "publisher", "dc.publisher", "application-name"),
-        author=None if author is None or author.startswith("http") else author.removeprefix("By "),
-        url=_field(links, "canonical") or _field(meta, "og:url"),
+        date=normalize_date(page.date) or next((d for d in dates if d), None),
+        publisher=page.publisher
+        or _field(meta, "og:site_name", "publisher", "dc.publisher", "application-name"),
+        author=page.author
+        or (None if author is None or author.startswith("http") else author.removeprefix("By ")),
+        url=page.url or _field(links, "canonical") or _field(meta, "og:url"),
     )

@@ -17,7 +17,7 @@ from dataclasses import replace
 from qa.config import Settings
 from qa.decision import DecisionModel
 from qa.extractive import extract
-from qa.reader import load_reader, load_span_reader
+from qa.reader import load_span_reader
 from qa.registry import embedder_for
 from qa.retrieval import retrieve
 from qa.store import open_index
@@ -103,7 +103,6 @@ def stream(
         embedder,
         DecisionModel.load(settings.decision_model),
         settings.abstain_below,
-        load_reader(settings.reader_adapter),
         load_span_reader(),
     )
     final: Answer | None = None

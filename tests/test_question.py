@@ -38,6 +38,11 @@ POSTED = (
         ("Which outlet published the article on the Karabakh elections?", "publisher"),
         ("When was the article about the Karabakh elections published?", "published"),
         ("What have the Minsk Group's efforts resulted in?", "other"),
+        # Words that start like the header's ("authority", "authorised") are not about it.
+        ("How much did the port authority approve for the Kelvaro bridge?", "number"),
+        ("Who authorised the Kelvaro bridge?", "person"),
+        ("What does the Western alliance back when it comes to Georgia?", "other"),
+        ("Roughly how many people lost their homes?", "number"),
     ],
 )
 def test_answer_type_from_the_question_words(question: str, kind: str) -> None:
@@ -89,3 +94,8 @@ def test_no_short_answer_when_the_sentence_lacks_the_type() -> None:
     assert typed_spans("It happened in the early 1990s and again on 12 May 1999.", "date") == [
         (15, 30), (44, 55),
     ]  # fmt: skip
+
+
+def test_a_capitalised_first_word_is_a_name_unless_it_is_an_adverb() -> None:
+    assert analyse("Roughly how many people lost their homes?").names == ()
+    assert analyse("NATO rejected which elections?").names == ("nato",)
