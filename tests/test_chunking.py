@@ -81,14 +81,17 @@ def test_chunker_never_loses_text_or_exceeds_the_limit(text: str, size: int, ove
 
 def test_a_questions_texts_embed_as_an_ingest_batch_does(minilm) -> None:  # type: ignore[no-untyped-def]
     """Up to 32 texts skip `encode` (and its lock) for the model's own forward pass: the same
-    vectors, whichever path, from several threads at once."""
+    vectors as fp32 `encode`, from several threads at once. (Ingest batches may run in
+    bfloat16, `tests/test_embed_bf16.py`: within a cosine of 0.999.)"""
     from concurrent.futures import ThreadPoolExecutor
 
     texts = [f"Sentence {i} on the Minsk Group and resolution {i * 7}. " * (1 + i % 3)
              for i in range(40)]  # fmt: skip
-    batch = minilm.embed(texts)  # 40 texts: encode, as ingest embeds
+    batch = minilm.model.encode(texts, batch_size=32, normalize_embeddings=True)  # fp32
     with ThreadPoolExecutor(4) as pool:
         parts = list(pool.map(minilm.embed, [texts[:1], texts[:5], texts[:32]] * 4))
     for part in parts:
         assert part.dtype.name == "float32"
         assert abs(part - batch[: len(part)]).max() < 1e-6
+    ingested = minilm.embed(texts)  # 40 texts: the ingest path
+    assert float((ingested * batch).sum(axis=1).min()) > 0.999
