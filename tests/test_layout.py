@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,3 +49,25 @@ def test_only_the_eval_commands_import_the_evaluation_package() -> None:
             if any(name.startswith("qa.evaluation") for name in names):
                 importers.add(path.name)
     assert importers == {"cli_eval.py"}
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_models_data(tmp_path: Path) -> None:
+    # An installed qa (not only the editable one scripts/install makes) needs its data files.
+    # Built from a copy: setuptools writes build/ and *.egg-info beside the sources.
+    source = tmp_path / "src"
+    shutil.copytree(ROOT / "qa", source / "qa", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
+         "-q", "-w", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "warn" not in out.stderr.lower(), out.stderr
+    (wheel,) = tmp_path.glob("qa-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    data = {"qa/data/decision.json", "qa/data/span.npz", "qa/data/stem_prior.tsv.gz"}
+    assert data <= names
+    assert {"qa/__init__.py", "qa/evaluation/__init__.py"} <= names
