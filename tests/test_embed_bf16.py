@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SEED
 
 from qa import answer, registry
 from qa.config import Settings
@@ -20,7 +21,6 @@ from qa.evaluation.bench import chunk_counter
 from qa.evaluation.gencorpus import generate
 from qa.ingest import ingest
 from qa.store import open_index
-from tests.conftest import ROOT, SEED
 
 needs_bf16 = pytest.mark.skipif(
     not has_fast_bf16(), reason="this CPU has neither AMX nor AVX-512 BF16: ingest stays fp32"
