@@ -184,8 +184,10 @@ def analyse(text: str) -> Question:
 
 def _is_name(word: str) -> bool:
     """A capitalised first word that is a name rather than an opener ("NATO ...?"); an
-    adverb ("Roughly how many ...?") is not one."""
-    if word in _QUESTION_OPENERS or word.endswith("ly"):
+    adverb made of a common word ("Roughly how many ...?") is not one, "Kelly" is."""
+    if word in _QUESTION_OPENERS:
+        return False
+    if word.endswith("ly") and prior_weight(stem(word[:-2])) < 5.0:
         return False
     return prior_weight(stem(word)) >= 4.5
 

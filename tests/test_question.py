@@ -99,3 +99,4 @@ def test_no_short_answer_when_the_sentence_lacks_the_type() -> None:
 def test_a_capitalised_first_word_is_a_name_unless_it_is_an_adverb() -> None:
     assert analyse("Roughly how many people lost their homes?").names == ()
     assert analyse("NATO rejected which elections?").names == ("nato",)
+    assert analyse("Kelly wrote which post?").names == ("kelli",)
