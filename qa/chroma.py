@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from qa import crash_points
 from qa.config import Settings
 from qa.errors import StoreError
 from qa.keyword import date_int
@@ -118,6 +119,7 @@ class Chunks:
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         for i in range(0, len(chunks), self.step):
             part = chunks[i : i + self.step]
+            crash_points.reached("write")
             self.collection.upsert(
                 ids=[c.id for c in part],
                 embeddings=vectors[i : i + self.step],
@@ -128,6 +130,7 @@ class Chunks:
     def delete(self, ids: Sequence[str]) -> None:
         ids = list(ids)
         for i in range(0, len(ids), self.step):
+            crash_points.reached("write")
             self.collection.delete(ids=ids[i : i + self.step])
 
     def present(self, ids: Sequence[str]) -> set[str]:

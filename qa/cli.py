@@ -45,6 +45,7 @@ def main() -> None:
 def ingest(paths: tuple[Path, ...], max_file_mb: float, verbose: bool, **flags: Any) -> None:
     """Index PATHS (files or folders); unchanged articles cost nothing."""
     settings = make_settings(verbose, **flags)
+    from qa import crash_points
     from qa.ingest import IngestBusy
     from qa.ingest import ingest as run_ingest
     from qa.store import StoreError
@@ -53,6 +54,8 @@ def ingest(paths: tuple[Path, ...], max_file_mb: float, verbose: bool, **flags: 
         # At 0 the message says what is to embed; after each batch, the last file embedded.
         return message if done == 0 else f"embedding {message}"
 
+    # The crash tests' kill point (qa.crash_points); never set outside them.
+    crash_points.arm(os.environ.get("QA_TEST_KILL_AT"))
     with progress_bar("reading the files, loading the model", describe) as progress:
         try:
             report = run_ingest(

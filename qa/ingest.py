@@ -19,7 +19,7 @@ from pathlib import Path
 from stat import S_ISDIR
 from typing import Any
 
-from qa import chunking
+from qa import chunking, crash_points
 from qa.config import Settings
 from qa.embedders import Embedder
 from qa.errors import IngestBusy
@@ -110,6 +110,7 @@ def _ingest_into(
         if stored and all(_same_file(index, s, stat) for s in stored):
             report.unchanged.extend(stored)
             continue
+        crash_points.reached("read")
         try:
             articles, record_problems = load_file(path, source=source, max_bytes=max_file_bytes)
         except LoadError as e:
@@ -137,6 +138,7 @@ def _ingest_into(
     for batch in _batches(work):
         assert embedder is not None
         chunks = [c for w in batch for c in w.chunks]
+        crash_points.reached("embed")
         vectors = _embed(embedder, [c.text for c in chunks])
         # One Chroma write per batch: each write costs ~100 ms whatever its size.
         items, offset = [], 0

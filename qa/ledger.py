@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa import keyword
+from qa import crash_points, keyword
 from qa.keyword import chunk_terms, date_int
 from qa.types import Chunk, Filters
 
@@ -104,6 +104,7 @@ class Ledger:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """The writing connection inside one transaction, committed when the block ends."""
         with self._write_lock, self._writer:
+            crash_points.reached("write")
             yield self._writer
         self.changed()
 

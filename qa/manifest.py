@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qa import crash_points
 from qa.errors import IngestBusy, StoreError
 from qa.ledger import ARTICLE_COLUMNS
 
@@ -114,6 +115,7 @@ class Manifest:
             "generation": lease.generation,
             "at": time.time(),
         }
+        crash_points.reached("write")
         self.collection.upsert(ids=[VERSION_ID], embeddings=[_ONE], metadatas=[meta])
 
     # --- article records --------------------------------------------------------------
@@ -121,6 +123,7 @@ class Manifest:
     def put(self, records: Sequence[Record]) -> None:
         for i in range(0, len(records), 1000):
             part = records[i : i + 1000]
+            crash_points.reached("write")
             self.collection.upsert(
                 ids=[r.id for r in part],
                 embeddings=[_ONE] * len(part),
@@ -143,6 +146,7 @@ class Manifest:
     def delete(self, ids: Sequence[str]) -> None:
         ids = list(ids)
         for i in range(0, len(ids), 1000):
+            crash_points.reached("write")
             self.collection.delete(ids=ids[i : i + 1000])
 
     # --- the lease --------------------------------------------------------------------

@@ -10,14 +10,16 @@ ledger and keyword index agree) clean.
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,36 +100,26 @@ def ingest_cmd(store: Path, embedder: str) -> list[str]:
     ]
 
 
-class Commits:
-    """Counts the transactions other processes commit to a store's ledger.
-
-    `PRAGMA data_version` changes on every commit by another connection, so one connection,
-    opened as soon as the ledger exists, sees each of them.
-    """
-
-    def __init__(self, store: Path) -> None:
-        self.path = store / LEDGER
-        self.db: sqlite3.Connection | None = None
-        self.first = 0
-
-    def __call__(self) -> int:
-        if self.db is None:
-            if not self.path.exists():
-                return 0
-            self.db = sqlite3.connect(self.path, timeout=30)
-            self.first = self._version()
-        return self._version() - self.first
-
-    def _version(self) -> int:
-        assert self.db is not None
-        try:
-            return int(self.db.execute("PRAGMA data_version").fetchone()[0])
-        except sqlite3.OperationalError:  # the ledger is being created
-            return self.first
-
-    def close(self) -> None:
-        if self.db is not None:
-            self.db.close()
+def ledger_writes(store: Path) -> tuple[Any, ...] | None:
+    """What an ingest has written to a store's ledger so far (chunk ids, pending journal,
+    article keys), read-only; None before the ledger exists."""
+    path = store / LEDGER
+    if not path.exists():
+        return None
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        return tuple(
+            tuple(db.execute(sql).fetchall())
+            for sql in (
+                "SELECT id FROM chunks ORDER BY id",
+                "SELECT id FROM pending ORDER BY id",
+                "SELECT source, key, size, mtime_ns FROM articles ORDER BY source",
+            )
+        )
+    except sqlite3.OperationalError:  # killed while creating it: no table yet
+        return None
+    finally:
+        db.close()
 
 
 @dataclass
@@ -136,9 +128,31 @@ class Kills:
 
     kills: int = 0
     in_writing: int = 0
-    """Kills that came after the killed process had committed to the ledger."""
+    """Kills that came after the killed process had written to the ledger."""
     finished: int = 0
     modes: list[str] = field(default_factory=list)
+
+
+def kill_point(rng: random.Random, before_share: float, writes: tuple[int, int]) -> str:
+    """Where the next ingest kills itself (`qa.crash_points`): a share before its first write
+    (reading a file, or before embedding a batch), the others at a random write (the n-th of
+    `writes`, a range: settling what a killed run left, a batch's journal, its Chroma write,
+    its ledger transaction, the deletion of replaced vectors, the settling of the journal),
+    sometimes a few ms later so the kill lands inside that write."""
+    if rng.random() < before_share:
+        return f"{rng.choice(('read', 'embed'))}:{rng.randint(1, 3)}"
+    delay = rng.choice((0.0, rng.uniform(0.0, 0.03)))
+    return f"write:{rng.randint(*writes)}:{delay:.3f}"
+
+
+def writes_before_kill(spec: str, stderr: str) -> bool:
+    """Whether an ingest killed at `spec` had written, by the points it reported: a write point
+    passed before the one it was killed at, or the one a kill with a delay came a few ms into."""
+    point, _, delay = [*spec.split(":"), "0"][:3]
+    writes = len(re.findall(r"^crash point: write \d+$", stderr, re.MULTILINE))
+    if point == "write" and float(delay) == 0:
+        writes -= 1  # killed before that write began
+    return writes > 0
 
 
 def run_with_kills(
@@ -149,52 +163,31 @@ def run_with_kills(
     kills: int,
     stats: Kills,
     *,
-    max_commits: int = 4,
-    max_seconds: float = 5.0,
-    time_share: float = 1 / 3,
+    writes: tuple[int, int] = (3, 10),
+    before_share: float = 1 / 3,
 ) -> None:
-    """Start the ingest and SIGKILL it `kills` times at random moments (or until it finishes).
+    """Start the ingest `kills` times, each killing itself at a chosen point (or finishing).
 
-    A share of the kills (a third by default) come after a random time (in start-up,
-    reconciling, reading, embedding or writing); the others after a random number of ledger
-    commits plus a random pause, so inside the writing phase: between a batch's journal, its
-    Chroma write, its ledger transaction, the deletion of replaced vectors and the settling
-    of the journal.
+    The ingest's own progress decides the moment, not the clock: on a fast machine and a
+    slow one the kills land at the same points.
     """
     for _ in range(kills):
-        commits = Commits(store)
-        base = commits()
-        by_time = rng.random() < time_share
-        delay = rng.uniform(0.3, max_seconds)
-        target = rng.randint(1, max_commits)
-        extra = rng.uniform(0.0, 0.3)
-        proc = subprocess.Popen(
-            ingest_cmd(store, embedder), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        spec = kill_point(rng, before_share, writes)
+        out = subprocess.run(
+            ingest_cmd(store, embedder),
+            cwd=cwd,
+            capture_output=True,
+            env={**os.environ, "QA_TEST_KILL_AT": spec},
+            timeout=900,
         )
-        started = time.monotonic()
-        try:
-            if by_time:
-                time.sleep(delay)
-            else:
-                while proc.poll() is None and commits() - base < target:
-                    if time.monotonic() - started > 300:
-                        raise AssertionError("the ingest wrote nothing for 5 minutes")
-                    time.sleep(0.01)
-                time.sleep(extra)  # land anywhere between two commits, not just after one
-            wrote = commits() > base
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                stats.kills += 1
-                stats.in_writing += wrote
-                stats.modes.append(f"{'time' if by_time else 'commits'}{'+w' if wrote else ''}")
-            else:
-                stats.finished += 1
-        finally:
-            _, err = proc.communicate(timeout=60)
-            commits.close()
-        if proc.returncode != -signal.SIGKILL:
-            assert proc.returncode == 0, err.decode()
-            return  # it finished before this kill: the round is done
+        if out.returncode != -signal.SIGKILL:
+            assert out.returncode == 0, out.stderr.decode()
+            stats.finished += 1
+            return  # it finished before its kill point: the round is done
+        wrote = writes_before_kill(spec, out.stderr.decode())
+        stats.kills += 1
+        stats.in_writing += wrote
+        stats.modes.append(f"{spec}{'+w' if wrote else ''}")
 
 
 def run_to_completion(cwd: Path, store: Path, embedder: str) -> str:
@@ -287,6 +280,17 @@ def background(cmd: list[str], cwd: Path) -> Iterator[subprocess.Popen[str]]:
     assert proc.returncode == 0, err
 
 
+def wait_for(
+    condition: Callable[[], bool], bound_s: float, what: str, alive: subprocess.Popen[Any]
+) -> None:
+    """Poll `condition` until it holds; fail after `bound_s` or if `alive` ended first."""
+    started = time.monotonic()
+    while not condition():
+        assert alive.poll() is None, f"the process ended before {what}"
+        assert time.monotonic() - started < bound_s, f"no {what} within {bound_s} s"
+        time.sleep(0.01)
+
+
 # --- the tests --------------------------------------------------------------------------------
 
 ARTICLES = 1000
@@ -354,19 +358,18 @@ def test_second_ingest_is_refused_and_neither_corrupts(tmp_path: Path) -> None:
         background(ingest_cmd(tmp_path / "reference" / "store", FAKE), tmp_path / "reference"),
         background(ingest_cmd(store, FAKE), tmp_path) as first,
     ):
-        commits = Commits(store)
-        started = time.monotonic()
-        while commits() < 1:  # the first one holds the lock and is writing
-            assert first.poll() is None, "the first ingest ended before it wrote anything"
-            assert time.monotonic() - started < 300
-            time.sleep(0.01)
-        commits.close()
+        # Once the first one holds the lock and is writing, it is stopped (SIGSTOP) until both
+        # others were refused: on any machine, however fast, it is still running then.
+        wait_for(lambda: bool((w := ledger_writes(store)) and (w[0] or w[1])), 300,
+                 "the first write", alive=first)  # fmt: skip
+        first.send_signal(signal.SIGSTOP)
         second = subprocess.run(
             ingest_cmd(store, FAKE), cwd=tmp_path, capture_output=True, text=True, timeout=300
         )
         with pytest.raises(IngestBusy) as caught:
             ingest([tmp_path / "arts"], Settings(store_dir=store, embedder=FAKE))
         assert first.poll() is None, "the first ingest ended before the second was refused"
+        first.send_signal(signal.SIGCONT)
     assert (second.returncode, second.stdout, second.stderr) == (2, "", f"Error: {message}\n")
     assert str(caught.value) == message
     assert_same_ledger(store, tmp_path / "reference" / "store")
@@ -383,7 +386,9 @@ def test_killed_ingest_with_the_bundled_embedder(
     store = tmp_path / "store"
     rng = random.Random(SEED + 2)
     stats = Kills()
-    run_with_kills(tmp_path, store, REAL, rng, 3, stats, max_commits=3, time_share=0.0)
+    # A run's first writes may settle what the killed one left (a Chroma delete, then the
+    # ledger): from the 4th on, the kill comes after this run wrote to the ledger.
+    run_with_kills(tmp_path, store, REAL, rng, 3, stats, writes=(4, 6), before_share=0.0)
     run_to_completion(tmp_path, store, REAL)
     print(f"\nkills survived (bundled embedder): {stats.kills}: {stats.modes}")
     assert stats.kills == stats.in_writing == 3

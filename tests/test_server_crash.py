@@ -3,7 +3,8 @@ an ingest, and the next ingest leaves exactly what a clean ingest leaves, on the
 every front end's cache.
 
 Each round changes the archive (after the first), starts `qa ingest --chroma-url` again and
-again and kills it after a random time within a clean run's length, until a run finishes.
+again, each run killing itself at a seeded point of its progress (`qa.crash_points`: reading a
+file, embedding a batch, the n-th write), until a run finishes.
 A second front end (its own folder, polling every 0.3 s) is checked all along by a thread: each
 article it holds has all its chunks, under its key, and nothing else. After each round the
 server's chunks, the manifest and both caches are compared with a clean ingest of the same
@@ -12,6 +13,7 @@ folder into a collection of its own.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import signal
@@ -26,7 +28,7 @@ from typing import Any
 
 import pytest
 from conftest import chroma_server
-from test_crash import make_archive, mutate
+from test_crash import kill_point, make_archive, mutate
 
 from qa.config import Settings
 from qa.manifest import BUCKETS
@@ -47,12 +49,10 @@ def ingest_cmd(url: str, collection: str, store: Path) -> list[str]:
             "--collection", collection, "--store", str(store), "arts"]  # fmt: skip
 
 
-def run(cmd: list[str], cwd: Path) -> float:
-    started = time.monotonic()
+def run(cmd: list[str], cwd: Path) -> None:
     out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
-    return time.monotonic() - started
 
 
 def half_articles(ledger: Path) -> list[Any]:
@@ -116,24 +116,25 @@ def test_killed_server_ingests_leave_every_front_end_exact(
     def enough() -> bool:
         return len(kills) >= KILLS and kills.count("writing") >= KILLS // 2
 
-    clean_s = run(ingest_cmd(chroma_url, "clean-length", tmp_path / "length"), work)
     try:
         for round_ in range(MAX_ROUNDS):
             if round_:
                 mutate(work / "arts", SEED + round_)
-            # Killed again and again, until a run finishes, with at least half the kills
-            # landing while it writes (bounded: the machine's load moves that moment).
+            # Killed again and again, each run at a point of its own progress
+            # (`qa.crash_points`), until a run finishes: the same kills on any machine.
             while not enough() and len(kills) < 3 * KILLS:
-                cmd = ingest_cmd(chroma_url, "crash", work / "store")
                 before = version_record(reader)
-                proc = subprocess.Popen(cmd, cwd=work, stdout=subprocess.DEVNULL)
-                late = kills.count("writing") * 2 < len(kills)  # aim later when writes are short
-                time.sleep(rng.uniform(0.4, clean_s * (0.8 if late else 0.5)))
-                if proc.poll() is not None:
-                    assert proc.wait() == 0
+                spec = kill_point(rng, before_share=1 / 4, writes=(2, 14))
+                out = subprocess.run(
+                    ingest_cmd(chroma_url, "crash", work / "store"),
+                    cwd=work,
+                    capture_output=True,
+                    env={**os.environ, "QA_TEST_KILL_AT": spec},
+                    timeout=900,
+                )
+                if out.returncode != -signal.SIGKILL:
+                    assert out.returncode == 0, out.stderr.decode()
                     break
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
                 # A run that began writing marked the version record (dirty, its lease).
                 kills.append("writing" if version_record(reader) != before else "before writing")
             run(ingest_cmd(chroma_url, "crash", work / "store"), work)
