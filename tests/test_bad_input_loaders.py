@@ -304,8 +304,8 @@ def test_unreadable_file_and_folder(shared_dir: Path) -> None:
 
 PROPERTY_SETTINGS = settings(
     max_examples=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    deadline=None,  # a loaded machine takes longer per example (issue 19); so does generating
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
 

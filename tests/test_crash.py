@@ -18,8 +18,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import wait_until
 
+from qa import crash_points
 from qa.config import Settings
 from qa.ingest import IngestBusy, ingest
 from qa.store import Index
@@ -280,17 +281,6 @@ def background(cmd: list[str], cwd: Path) -> Iterator[subprocess.Popen[str]]:
     assert proc.returncode == 0, err
 
 
-def wait_for(
-    condition: Callable[[], bool], bound_s: float, what: str, alive: subprocess.Popen[Any]
-) -> None:
-    """Poll `condition` until it holds; fail after `bound_s` or if `alive` ended first."""
-    started = time.monotonic()
-    while not condition():
-        assert alive.poll() is None, f"the process ended before {what}"
-        assert time.monotonic() - started < bound_s, f"no {what} within {bound_s} s"
-        time.sleep(0.01)
-
-
 # --- the tests --------------------------------------------------------------------------------
 
 ARTICLES = 1000
@@ -360,8 +350,12 @@ def test_second_ingest_is_refused_and_neither_corrupts(tmp_path: Path) -> None:
     ):
         # Once the first one holds the lock and is writing, it is stopped (SIGSTOP) until both
         # others were refused: on any machine, however fast, it is still running then.
-        wait_for(lambda: bool((w := ledger_writes(store)) and (w[0] or w[1])), 300,
-                 "the first write", alive=first)  # fmt: skip
+        def writing() -> bool:
+            written = ledger_writes(store)
+            return first.poll() is not None or bool(written and (written[0] or written[1]))
+
+        wait_until(writing, "the first ingest's first write")
+        assert first.poll() is None, "the first ingest ended before it wrote anything"
         first.send_signal(signal.SIGSTOP)
         second = subprocess.run(
             ingest_cmd(store, FAKE), cwd=tmp_path, capture_output=True, text=True, timeout=300
@@ -399,3 +393,12 @@ def test_killed_ingest_with_the_bundled_embedder(
     assert_same_ledger(store, reference)
     # Batches differ between a resumed and a clean ingest, so padding may move the last digits.
     assert_same_chroma(store, reference, REAL, atol=1e-5)
+
+
+def test_a_kill_point_names_a_point_and_a_count() -> None:
+    crash_points.arm("write:3:0.02")
+    crash_points.arm(None)  # disarmed: reaching points counts nothing and kills nothing
+    crash_points.reached("write")
+    for bad in ("write", "write:0", "flush:2", "write:x"):
+        with pytest.raises(ValueError, match=r"^a kill point is read\|embed\|write:N\[:delay_s\]"):
+            crash_points.arm(bad)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -17,13 +18,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, SEED, chroma_server, free_port
+from conftest import ROOT, SEED, WAIT_S, chroma_server, free_port, wait_until
 
 from qa import Settings, answer
 from qa.errors import IngestBusy, StoreError
@@ -97,16 +98,6 @@ def council_archive(folder: Path) -> None:
         )
 
 
-def wait_for(check: Callable[[], bool], timeout_s: float) -> float:
-    """Seconds until `check()` held; fails after `timeout_s`."""
-    started = time.monotonic()
-    while not check():
-        if time.monotonic() - started > timeout_s:
-            pytest.fail(f"not within {timeout_s:g} s")
-        time.sleep(0.05)
-    return time.monotonic() - started
-
-
 def cites(settings: Settings, source: str) -> bool:
     return any(c.source == source for c in answer(RARE_QUESTION, settings=settings).citations)
 
@@ -128,7 +119,7 @@ def test_second_front_end_answers_a_keyword_only_question_and_forgets_a_delete(
     (arts / "zz_storm.txt").write_text(STORM, encoding="utf-8")
     storm = str(arts / "zz_storm.txt")
     assert ingest([arts], first).added == [storm]
-    seen = wait_for(lambda: bool(reader.chunk_ids(storm)), 10)
+    seen = wait_until(lambda: reader.chunk_ids(storm), "the other front end saw the new article")
     (chunk,) = reader.chunk_ids(storm)
     # Only keyword search finds it: the dense retriever ranks 10 council articles first.
     vector = get_embedder(second.embedder).embed([RARE_QUESTION])[0]
@@ -141,7 +132,7 @@ def test_second_front_end_answers_a_keyword_only_question_and_forgets_a_delete(
 
     (arts / "zz_storm.txt").unlink()
     assert ingest([arts], first).removed == [storm]
-    gone = wait_for(lambda: not reader.chunk_ids(storm), 10)
+    gone = wait_until(lambda: not reader.chunk_ids(storm), "the other front end forgot it")
     assert not cites(second, storm)
     assert chunk not in {cid for cid, _ in reader.keyword_search(RARE_QUESTION, 10)}
     assert reader.verify() == {"missing_in_chroma": [], "orphans_in_chroma": [],
@@ -296,16 +287,21 @@ def test_ingest_waits_for_another_machines_lease_until_it_expires(
     council_archive(arts)
     settings = front_end(tmp_path / "store", chroma_url, "lease")
     manifest = open_index(settings).manifest
-    # What an ingest killed on another machine leaves: a lease nobody renews.
-    manifest.collection.add(
-        ids=["lease-000000000007"],
-        embeddings=[[1.0]],
-        metadatas=[{"kind": "lease", "generation": 7, "owner": "elsewhere:4242:cafe",
-                    "host": "elsewhere", "pid": 4242, "expires": time.time() + 3}],
-    )  # fmt: skip
+
+    def lease(expires: float) -> dict[str, Any]:
+        return {"kind": "lease", "generation": 7, "owner": "elsewhere:4242:cafe",
+                "host": "elsewhere", "pid": 4242, "expires": expires}  # fmt: skip
+
+    # What an ingest killed on another machine leaves: a lease nobody renews. While it runs
+    # (long enough for the slowest machine to reach the check), an ingest is refused...
+    manifest.collection.add(ids=["lease-000000000007"], embeddings=[[1.0]],
+                            metadatas=[lease(time.time() + WAIT_S)])  # fmt: skip
     with pytest.raises(IngestBusy, match=r"another ingest \(elsewhere:4242:cafe\) is writing to "):
         ingest([arts], settings)
-    time.sleep(3.5)
+    # ...and once the clock passes the end it was given (here 2 s on), it is taken over.
+    expires = time.time() + 2
+    manifest.collection.update(ids=["lease-000000000007"], metadatas=[lease(expires)])
+    wait_until(lambda: time.time() > expires, "the lease expired", every_s=0.1)
     assert len(ingest([arts], settings).added) == 31
     assert manifest.collection.get(where={"kind": "lease"})["ids"] == []
     assert manifest.state().version == 1
@@ -324,13 +320,27 @@ def test_two_machines_cannot_ingest_at_once(chroma_url: str, tmp_path: Path) -> 
         text=True,
     )
     manifest = open_index(front_end(tmp_path / "probe", chroma_url, "race")).manifest
-    wait_for(lambda: bool(manifest.collection.get(where={"kind": "lease"})["ids"]), 120)
-    second = subprocess.run(
-        cli("ingest", str(arts), store=tmp_path / "two", url=chroma_url, collection="race"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+
+    def leases() -> dict[str, Any]:
+        return manifest.collection.get(where={"kind": "lease"}, include=["metadatas"])
+
+    wait_until(lambda: leases()["ids"] or first.poll() is not None, "the first ingest's lease")
+    # Frozen while it writes, the first ingest surely still holds the lease when the second
+    # one asks, however slowly the second starts; its renewal (every 20 s) is done for it here.
+    first.send_signal(signal.SIGSTOP)
+    try:
+        held = leases()
+        assert len(held["ids"]) == 1, f"the first ingest ended before it was frozen: {held}"
+        renewed = held["metadatas"][0] | {"expires": time.time() + WAIT_S}
+        manifest.collection.update(ids=held["ids"], metadatas=[renewed])
+        second = subprocess.run(
+            cli("ingest", str(arts), store=tmp_path / "two", url=chroma_url, collection="race"),
+            capture_output=True,
+            text=True,
+            timeout=WAIT_S,
+        )
+    finally:
+        first.send_signal(signal.SIGCONT)
     _, err = first.communicate(timeout=600)
     assert first.returncode == 0, err
     assert second.returncode == 2
@@ -363,7 +373,9 @@ def test_killed_cache_build_resumes_and_doctor_rebuilds(chroma_url: str, tmp_pat
         except sqlite3.Error:
             return 0
 
-    wait_for(lambda: chunks_cached() > 0, 120)
+    # Killed as soon as its first batch is committed: two more batches are fetched and
+    # committed after it, far more work than this poll's 0.05 s gap.
+    wait_until(lambda: chunks_cached() > 0 or building.poll() is not None, "a batch was cached")
     building.kill()
     building.wait()
     half = chunks_cached()

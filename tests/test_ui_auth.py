@@ -12,11 +12,11 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from conftest import ROOT, free_port, running
+from conftest import ROOT, WAIT_S, free_port, running
 
 pytestmark = pytest.mark.server
 
-STARTUP_S = 180
+STARTUP_S = 600  # ingests corpus/ with the real embedder first: a minute on a loaded machine
 ASK = {"data": ["Which UN resolutions demand withdrawal?"]}
 
 
@@ -41,7 +41,7 @@ def post(
 ) -> tuple[int, str]:
     request = urllib.request.Request(url, data=body, headers={"Content-Type": kind})
     try:
-        with opener.open(request, timeout=30) as response:
+        with opener.open(request, timeout=WAIT_S) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()

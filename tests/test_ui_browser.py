@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 import re
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port, running
+from conftest import ROOT, free_port, running, wait_until
 
 from qa.config import Settings
 
@@ -46,8 +45,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-STARTUP_S = 240
-ANSWER_MS = 90_000
+# Bounds for a slow machine squeezed onto one core beside a busy job (issue 19); a passing run
+# waits only as long as the page takes. The server ingests corpus/ before it listens; an answer
+# takes a second or two once the models are loaded, ten seconds for the question that loads them;
+# anything else the page does (a tab, a cleared box, a highlighted source) well under a second.
+STARTUP_S = 600
+ANSWER_MS = 300_000
+UI_MS = 60_000
+expect.set_options(timeout=UI_MS)
 UN_QUESTION = "Which UN resolutions demand withdrawal?"
 
 
@@ -107,8 +112,10 @@ def page(browser: Browser, server: Server) -> Iterator[Page]:
 
 
 def open_app(page: Page, url: str) -> None:
+    page.set_default_timeout(UI_MS)
+    page.set_default_navigation_timeout(UI_MS)
     page.goto(url, wait_until="domcontentloaded")
-    page.locator("#qa-question textarea").wait_for(timeout=60_000)
+    page.locator("#qa-question textarea").wait_for()
 
 
 def answers(page: Page) -> Locator:
@@ -148,9 +155,8 @@ def text_file(name: str, text: str) -> FilePayload:
 
 def test_serve_prints_the_url_to_open_and_no_share_hint(server: Server) -> None:
     line = f"qa is serving the chat: open {server.url} (Ctrl+C stops it)"
-    deadline = time.monotonic() + 30  # the app answers a moment before launch() returns
-    while line not in server.log.read_text() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    # The app answers a moment before launch() returns and the line is printed.
+    wait_until(lambda: line in server.log.read_text(), f"the log shows {line!r}", every_s=0.2)
     out = server.log.read_text()
     assert line in out
     assert "share=True" not in out

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from conftest import WAIT_S
 
 from qa import ui_html as fmt
 from qa.config import Settings
@@ -103,7 +104,7 @@ def test_warm_up_answers_an_unasked_question_over_the_index(
 ) -> None:
     thread = warm_up(corpus_settings)
     assert thread is not None and thread.name == "qa-warm-up"
-    thread.join(timeout=120)
+    thread.join(timeout=WAIT_S)  # it loads the models and answers: seconds when quiet
     assert not thread.is_alive()
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
