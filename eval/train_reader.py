@@ -1,16 +1,15 @@
-"""Train the reader's LoRA adapter (`qa/data/reader.npz`) on SQuAD 2.0, cross-validated by article.
+"""Train the reader (`qa/data/reader.npz`): all-MiniLM-L6-v2 with LoRA and a span head, on SQuAD.
 
-The pairs are the candidate sentences `eval/train_decision.py` collects through the real
-pipeline (same cache): (question, sentence, holds a reference answer). The base model is the
-bundled all-MiniLM-L6-v2, frozen; trained are rank-`--rank` LoRA updates of every attention
-and feed-forward matrix, the layer norms and a one-unit head over the mean-pooled tokens.
+The examples are `eval/reader_data.py`'s (SQuAD v1.0 training articles, other-paragraph and
+swapped-name unanswerables, SQuAD 2.0 part 1). Made for 2 cores: bfloat16 autocast where the
+CPU multiplies it in hardware, batches of similar length, a checkpoint in `--run` every few
+minutes, and a run that dies resumes from its last checkpoint when started again with the same
+arguments. Every `--eval-every` examples the held-out training articles are read and a line
+is added to `--run`/curve.jsonl (F1 on answerable windows, no-answer accuracy, examples seen).
 
-With `--folds`, a reader is trained for each of the 5 folds of 2 articles on the other 8, and
-the logits it gives the fold's candidates (articles it never saw) are cached: they are the
-reader feature `eval/train_decision.py` fits and cross-validates the decision model on. Then
-the shipped adapter is trained on all 10 articles.
-
-    python eval/train_reader.py --folds            # out-of-fold logits, then qa/data/reader.npz
+    python eval/train_reader.py --run ~/.cache/qa/reader-r32          # train (or resume)
+    python eval/train_reader.py --run ~/.cache/qa/reader-r32 --export  # write qa/data/reader.*
+    python eval/train_reader.py --run /tmp/full --full --limit 8000    # full fine-tuning
 """
 
 from __future__ import annotations
@@ -21,17 +20,25 @@ import math
 import random
 import sys
 import time
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from train_decision import CACHE, FOLDS, ROOT, SQUAD2, data_hash, folds_of, load_rows
+import torch
+from reader_data import (
+    PART1,
+    ROOT,
+    TRAIN,
+    Example,
+    data_hash,
+    training_articles,
+    training_set,
+    validation_set,
+)
+from torch import nn
 
-from qa.config import Settings
+from qa.embedders import bundled_model_path, has_fast_bf16
+from qa.reader import context_mask, windows
 
-OUT = ROOT / "qa" / "data" / "reader.npz"
-SPAN_OUT = ROOT / "qa" / "data" / "span.npz"
 TARGETS = (
     "attention.self.query",
     "attention.self.key",
@@ -40,273 +47,312 @@ TARGETS = (
     "intermediate.dense",
     "output.dense",
 )
+OUT = ROOT / "qa" / "data"
 
 
-def train(
-    pairs: list[tuple[str, str, Any]], *, epochs: float, rank: int, seed: int, task: str = "answers"
-) -> bytes:
-    """The adapter (npz bytes) trained on (question, sentence, target) pairs.
+class LoRA(nn.Module):
+    """A frozen Linear plus a trained low-rank update `b @ a` scaled by `scale`."""
 
-    task "answers": the target is 1 when the sentence answers, else 0 (a one-unit head over
-    mean-pooled tokens, `head.*`); task "span": the target is the (start, end) character span
-    of the answer in the sentence (start and end logits per token, `span.*`).
-    """
-    import torch
-    from torch import nn
-    from transformers import AutoModel, AutoTokenizer
+    def __init__(self, base: nn.Linear, rank: int, scale: float) -> None:
+        super().__init__()
+        self.base, self.scale = base, scale
+        self.a = nn.Parameter(torch.randn(rank, base.in_features) / math.sqrt(base.in_features))
+        self.b = nn.Parameter(torch.zeros(base.out_features, rank))
 
-    from qa.embedders import bundled_model_path, has_fast_bf16
-    from qa.reader import MAX_TOKENS
-
-    bf16 = has_fast_bf16()  # ~1.7x faster training where the CPU has AMX or AVX-512 BF16
-    torch.manual_seed(seed)
-    rng = random.Random(seed)
-    path = str(bundled_model_path())
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    bert = AutoModel.from_pretrained(path)
-    for p in bert.parameters():
-        p.requires_grad = False
-    alpha = 2.0 * rank
-    adapters: dict[str, tuple[nn.Parameter, nn.Parameter]] = {}
-
-    def wrap(name: str, base: nn.Linear) -> nn.Module:
-        a = nn.Parameter(torch.randn(rank, base.in_features) / math.sqrt(base.in_features))
-        b = nn.Parameter(torch.zeros(base.out_features, rank))
-        adapters[name] = (a, b)
-
-        class LoRA(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.base, self.a, self.b = base, a, b
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                return self.base(x) + (x @ self.a.T @ self.b.T) * (alpha / rank)
-
-        return LoRA()
-
-    for i, layer in enumerate(bert.encoder.layer):
-        for target in TARGETS:
-            *parents, leaf = target.split(".")
-            owner = layer
-            for p in parents:
-                owner = getattr(owner, p)
-            setattr(owner, leaf, wrap(f"encoder.layer.{i}.{target}", getattr(owner, leaf)))
-        for ln in (layer.attention.output.LayerNorm, layer.output.LayerNorm):
-            for p in ln.parameters():
-                p.requires_grad = True
-    head = nn.Linear(bert.config.hidden_size, 1 if task == "answers" else 2)
-    params = [p for p in bert.parameters() if p.requires_grad] + list(head.parameters())
-    optimizer = torch.optim.AdamW(params, lr=5e-4, weight_decay=0.01)
-    batch = 32
-    steps = max(1, int(len(pairs) * epochs / batch))
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=5e-4, total_steps=steps, pct_start=0.1
-    )
-    loss_fn = nn.BCEWithLogitsLoss()
-    bert.train()
-    started, step = time.perf_counter(), 0
-    while step < steps:
-        order = pairs[:]
-        rng.shuffle(order)
-        # Batches of similar length pad less: sort within windows of 50 batches.
-        for w in range(0, len(order), batch * 50):
-            order[w : w + batch * 50] = sorted(order[w : w + batch * 50], key=lambda p: len(p[1]))
-        batches = [order[i : i + batch] for i in range(0, len(order) - batch + 1, batch)]
-        rng.shuffle(batches)
-        for part in batches:
-            if step >= steps:
-                break
-            x = tokenizer(
-                [q for q, _, _ in part], [s for _, s, _ in part], return_tensors="pt",
-                padding=True, truncation="only_second", max_length=MAX_TOKENS,
-                return_offsets_mapping=task == "span",
-            )  # fmt: skip
-            offsets = x.pop("offset_mapping", None)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                hidden = bert(**x).last_hidden_state.float()
-            if task == "answers":
-                mask = x["attention_mask"].unsqueeze(-1).float()
-                logits = head((hidden * mask).sum(1) / mask.sum(1)).squeeze(-1)
-                loss = loss_fn(logits, torch.tensor([float(y) for *_, y in part]))
-            else:
-                loss = _span_loss(head(hidden), x, offsets, [y for *_, y in part])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            step += 1
-            if step % 200 == 0:
-                rate = step * batch / (time.perf_counter() - started)
-                print(f"  step {step}/{steps} loss {loss.item():.3f} ({rate:.0f} pairs/s)",
-                      file=sys.stderr)  # fmt: skip
-    weights: dict[str, np.ndarray] = {"lora_scale": np.array(alpha / rank, dtype="float32")}
-    for name, (a, b) in adapters.items():
-        weights[f"{name}.lora_A"] = a.detach().numpy().astype("float16")
-        weights[f"{name}.lora_B"] = b.detach().numpy().astype("float16")
-    for name, value in bert.state_dict().items():
-        if "LayerNorm" in name and name.startswith("encoder."):
-            weights[name] = value.detach().numpy().astype("float32")
-    prefix = "head" if task == "answers" else "span"
-    weights[f"{prefix}.weight"] = head.weight.detach().numpy().astype("float32")
-    weights[f"{prefix}.bias"] = head.bias.detach().numpy().astype("float32")
-    buffer = BytesIO()
-    np.savez_compressed(buffer, **weights)
-    return buffer.getvalue()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.base(x) + (x @ self.a.T @ self.b.T) * self.scale
 
 
-def _span_loss(logits: Any, x: Any, offsets: Any, spans: list[tuple[int, int]]) -> Any:
-    """Cross-entropy of the start and end tokens, over the sentence's tokens only."""
-    import torch
+class SpanModel(nn.Module):
+    """The bundled MiniLM (LoRA-wrapped unless `rank` is 0: then every weight trains) and a
+    start/end head."""
 
-    starts, ends = [], []
-    keep = torch.zeros(logits.shape[:2], dtype=torch.bool)
-    for row, (a, b) in enumerate(spans):
-        ids = x.sequence_ids(row)
-        mine = [i for i, sid in enumerate(ids) if sid == 1]
-        keep[row, mine] = True
-        first = [i for i in mine if offsets[row][i][1] > a]
-        last = [i for i in mine if offsets[row][i][0] < b]
-        starts.append(first[0] if first else mine[0])
-        ends.append(last[-1] if last else mine[-1])
-    masked = logits.masked_fill(~keep.unsqueeze(-1), -1e4)
-    ce = torch.nn.functional.cross_entropy
-    return (ce(masked[:, :, 0], torch.tensor(starts)) + ce(masked[:, :, 1], torch.tensor(ends))) / 2
+    def __init__(self, rank: int) -> None:
+        super().__init__()
+        from transformers import AutoModel
+
+        self.bert = AutoModel.from_pretrained(str(bundled_model_path()))  # pooler unused
+        self.rank = rank
+        if rank:
+            for p in self.bert.parameters():
+                p.requires_grad = False
+            for layer in self.bert.encoder.layer:
+                for target in TARGETS:
+                    *parents, leaf = target.split(".")
+                    owner = layer
+                    for name in parents:
+                        owner = getattr(owner, name)
+                    setattr(owner, leaf, LoRA(getattr(owner, leaf), rank, 2.0))
+                for ln in (layer.attention.output.LayerNorm, layer.output.LayerNorm):
+                    for p in ln.parameters():
+                        p.requires_grad = True
+        else:
+            self.bert.embeddings.word_embeddings.weight.requires_grad = False
+        self.head = nn.Linear(self.bert.config.hidden_size, 2)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.bert(**batch).last_hidden_state
+        out = self.head(hidden).float()
+        return out[..., 0], out[..., 1]
+
+    def adapter(self) -> dict[str, Any]:
+        """What `qa.reader.merge_adapter` reads: LoRA factors (fp16) or, fully fine-tuned,
+        the changed encoder weights (fp16); layer norms and the head in fp32."""
+        import numpy as np
+
+        weights: dict[str, Any] = {"lora_scale": np.array(2.0, dtype="float32")}
+        for name, module in self.bert.named_modules():
+            if isinstance(module, LoRA):
+                weights[f"{name}.lora_A"] = module.a.detach().numpy().astype("float16")
+                weights[f"{name}.lora_B"] = module.b.detach().numpy().astype("float16")
+        for name, value in self.bert.named_parameters():
+            if not value.requires_grad or isinstance(value, LoRA):
+                continue
+            if name.endswith((".a", ".b")):
+                continue
+            clean = name.replace(".base.", ".")
+            dtype = "float32" if "LayerNorm" in name or name.endswith("bias") else "float16"
+            weights[clean] = value.detach().numpy().astype(dtype)
+        weights["span.weight"] = self.head.weight.detach().numpy().astype("float32")
+        weights["span.bias"] = self.head.bias.detach().numpy().astype("float32")
+        return weights
 
 
-def references(path: Path) -> dict[str, list[str]]:
-    """Question id -> its reference answers (an unanswerable one's plausible answers)."""
-    import zipfile
-
-    with zipfile.ZipFile(path) as archive:
-        data = json.loads(archive.read(archive.namelist()[0]))
-    return {
-        q["id"]: [a["text"] for a in q.get("answers") or q.get("plausible_answers") or []]
-        for article in data["data"]
-        for paragraph in article["paragraphs"]
-        for q in paragraph["qas"]
-    }
-
-
-def span_examples(rows: list[dict], path: Path) -> list[tuple[str, str, tuple[int, int]]]:
-    """(question, sentence, answer span) for the candidate sentences holding a reference
-    answer, and for those holding an unanswerable question's plausible answer (a span of the
-    asked-for type: what a short answer must pick, even where the decision then refuses)."""
-    spans = references(path)
-    out = []
-    for r in rows:
-        for text in r["texts"]:
-            found = [(text.find(a), a) for a in spans.get(r["id"], []) if a and a in text]
-            if found:
-                start, answer = min(found, key=lambda f: (f[0], -len(f[1])))
-                out.append((r["question"], text, (start, start + len(answer))))
-                break
+def features(tokenizer: Any, examples: list[Example], batch: int = 512) -> list[tuple]:
+    """(input ids, start token, end token) of every window; (0, 0) when it holds no answer."""
+    out: list[tuple] = []
+    for i in range(0, len(examples), batch):
+        part = examples[i : i + batch]
+        enc = windows(tokenizer, [e.question for e in part], [e.passage for e in part])
+        mask = context_mask(enc)
+        for w, n in enumerate(enc["overflow_to_sample_mapping"].tolist()):
+            ids = enc["input_ids"][w][enc["attention_mask"][w].bool()].tolist()
+            span = part[n].span
+            start = end = 0
+            if span is not None:
+                offsets = enc["offset_mapping"][w].tolist()
+                mine = [t for t in range(len(ids)) if mask[w, t]]
+                if offsets[mine[0]][0] <= span[0] and offsets[mine[-1]][1] >= span[1]:
+                    start = next(t for t in mine if offsets[t][1] > span[0])
+                    end = max(t for t in mine if offsets[t][0] < span[1])
+            sep = ids.index(tokenizer.sep_token_id)
+            out.append((ids, sep, start, end, i + n))
     return out
 
 
-def pairs_of(rows: list[dict]) -> list[tuple[str, str, int]]:
-    return [
-        (r["question"], t, y) for r in rows for t, y in zip(r["texts"], r["labels"], strict=True)
-    ]
+Batch = dict[str, torch.Tensor]
 
 
-def logits_of(adapter: bytes, rows: list[dict]) -> dict[str, list[float]]:
-    """Question id -> the reader's logit for each of its candidates (the shipped code path)."""
-    from qa.reader import Reader
+def collate(rows: list[tuple], pad: int) -> tuple[Batch, torch.Tensor, torch.Tensor]:
+    # Lengths rounded up to 16: fewer distinct shapes for oneDNN's kernels and the allocator
+    # (with every length its own, the process grew by 2 GB in 20 minutes).
+    length = -(-max(len(r[0]) for r in rows) // 16) * 16
+    ids = torch.full((len(rows), length), pad, dtype=torch.long)
+    types = torch.zeros_like(ids)
+    mask = torch.zeros_like(ids)
+    for i, (row, sep, *_) in enumerate(rows):
+        ids[i, : len(row)] = torch.tensor(row)
+        types[i, sep + 1 : len(row)] = 1
+        mask[i, : len(row)] = 1
+    batch = {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
+    return batch, torch.tensor([r[2] for r in rows]), torch.tensor([r[3] for r in rows])
 
-    reader = Reader(adapter)
-    return {r["id"]: reader.logits(r["question"], r["texts"]) for r in rows}
+
+def span_loss(model: SpanModel, batch: Batch, starts: torch.Tensor, ends: torch.Tensor) -> Any:
+    s, e = model(batch)
+    # The question's tokens and padding are never an answer; [CLS] (0) is "no answer".
+    keep = batch["token_type_ids"].bool() & batch["attention_mask"].bool()
+    keep[:, 0] = True
+    s, e = s.masked_fill(~keep, -1e4), e.masked_fill(~keep, -1e4)
+    ce = nn.functional.cross_entropy
+    return (ce(s, starts) + ce(e, ends)) / 2
 
 
-def span_scores(adapter: bytes, rows: list[dict], path: Path) -> dict[str, float]:
-    """Mean token F1 of short answers in the right sentence (answerable questions whose
-    candidates hold one): the span reader, the typed rules of `qa.short`, and both (rules
-    for dates and numbers, the reader otherwise), by question kind and over all."""
-    from collections import defaultdict
+def order(n: int, batch: int, epoch: int, seed: int, lengths: list[int]) -> list[list[int]]:
+    """Batches of one epoch: shuffled, sorted by length within windows of 50 batches."""
+    rng = random.Random(seed * 1000 + epoch)
+    idx = list(range(n))
+    rng.shuffle(idx)
+    for w in range(0, n, batch * 50):
+        idx[w : w + batch * 50] = sorted(idx[w : w + batch * 50], key=lambda i: lengths[i])
+    batches = [idx[i : i + batch] for i in range(0, n, batch)]
+    rng.shuffle(batches)
+    return batches
 
+
+def evaluate(model: SpanModel, tokenizer: Any, examples: list[Example]) -> dict[str, float]:
+    """Held-out F1 of the best span of answerable examples (no-answer ignored), and the share
+    of each kind decided rightly at score difference 0."""
     from qa.evaluation.metrics import token_f1
-    from qa.question import analyse
-    from qa.reader import SpanReader
-    from qa.short import short_answer
+    from qa.reader import best_spans
 
-    reader = SpanReader(adapter)
-    refs = references(path)
-    scores: dict[str, list[float]] = defaultdict(list)
-    for r in rows:
-        if not r["answerable"] or 1 not in r["labels"]:
-            continue
-        sentence = r["texts"][r["labels"].index(1)]
-        asked = analyse(r["question"])
-        learned = reader.span(r["question"], sentence)
-        ruled = short_answer(asked, sentence)
-        both = ruled if ruled and asked.kind in ("date", "number") else learned
-        for name, span in (("reader", learned), ("rules", ruled), ("both", both)):
-            f1 = token_f1(sentence[span[0] : span[1]] if span else sentence, refs[r["id"]])
-            scores[name].append(f1)
-            scores[f"{name}/{asked.kind}"].append(f1)
-    return {k: sum(v) / len(v) for k, v in sorted(scores.items())}
+    model.eval()
+    right: dict[str, list[float]] = {}
+    f1s: list[float] = []
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=_bf16()):
+        for i in range(0, len(examples), 32):
+            part = examples[i : i + 32]
+            enc = windows(tokenizer, [e.question for e in part], [e.passage for e in part])
+            inputs = {k: enc[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
+            s, e = model(inputs)
+            scores, first, last = best_spans(s.float(), e.float(), context_mask(enc))
+            best: dict[int, tuple[float, str]] = {}
+            for w, n in enumerate(enc["overflow_to_sample_mapping"].tolist()):
+                off = enc["offset_mapping"][w]
+                text = part[n].passage[int(off[int(first[w])][0]) : int(off[int(last[w])][1])]
+                if n not in best or float(scores[w]) > best[n][0]:
+                    best[n] = (float(scores[w]), text)
+            for n, ex in enumerate(part):
+                score, text = best[n]
+                answered = score > 0
+                if ex.span is not None:
+                    f1s.append(token_f1(text, [ex.passage[ex.span[0] : ex.span[1]]]))
+                right.setdefault(ex.kind, []).append(float(answered == (ex.span is not None)))
+    model.train()
+    out = {"span_f1": sum(f1s) / max(1, len(f1s))}
+    out.update({f"right_{k}": sum(v) / len(v) for k, v in right.items()})
+    return out
 
 
-def oof_path(path: Path, epochs: float, rank: int) -> Path:
-    return CACHE / f"reader-oof-{data_hash(path)}-e{epochs:g}-r{rank}.json"
+def _bf16() -> bool:
+    return has_fast_bf16()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--squad2", type=Path, default=SQUAD2)
-    parser.add_argument("--epochs", type=float, default=2.0)
-    parser.add_argument("--rank", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--folds", action="store_true", help="cross-validate first")
-    parser.add_argument("--folds-out", type=Path, help="keep each fold's adapter here")
-    parser.add_argument("--no-write", action="store_true")
-    parser.add_argument("--task", choices=("answers", "span"), default="answers")
-    args = parser.parse_args()
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--run", type=Path, required=True, help="checkpoint folder (outside the repo)")
+    p.add_argument("--rank", type=int, default=32)
+    p.add_argument("--full", action="store_true", help="fine-tune every weight instead of LoRA")
+    p.add_argument("--lr", type=float)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--limit", type=int, help="train on the first N examples only")
+    p.add_argument("--other", type=float, default=0.3, help="other-paragraph share")
+    p.add_argument("--swap", type=float, default=0.2, help="swapped-name share")
+    p.add_argument("--part1-repeat", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-every", type=int, default=16000, help="examples between evaluations")
+    p.add_argument("--eval-size", type=int, default=1200)
+    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--export", action="store_true", help="write the adapter to qa/data and stop")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    args.run.mkdir(parents=True, exist_ok=True)
+    from transformers import AutoTokenizer
 
-    rows = load_rows(args.squad2, Settings(), refresh=False)
-    if args.task == "span":
-        span_main(rows, args)
+    tokenizer = AutoTokenizer.from_pretrained(str(bundled_model_path()))
+    rank = 0 if args.full else args.rank
+    model = SpanModel(rank)
+    params = [q for q in model.parameters() if q.requires_grad]
+    lr = args.lr or (5e-5 if args.full else 5e-4)
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+
+    cache = args.run / "features.pt"
+    if cache.exists():
+        feats = torch.load(cache)
+    else:
+        examples = training_set(seed=args.seed, other=args.other, swap=args.swap,
+                                part1_repeat=args.part1_repeat, limit=args.limit)  # fmt: skip
+        started = time.perf_counter()
+        feats = features(tokenizer, examples)
+        torch.save(feats, cache)
+        print(f"{len(examples)} examples, {len(feats)} windows "
+              f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)  # fmt: skip
+    lengths = [len(f[0]) for f in feats]
+    per_epoch = math.ceil(len(feats) / args.batch)
+    total = int(per_epoch * args.epochs)
+    warm = max(1, total // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
+    state_path = args.run / "state.pt"
+    step, curve = 0, []
+    if state_path.exists():
+        state = torch.load(state_path, weights_only=False)
+        model.load_state_dict(state["model"], strict=False)
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        step, curve = state["step"], state["curve"]
+        print(f"resumed at step {step}/{total}", file=sys.stderr)
+    if args.export:
+        export(model, args, curve)
         return
-    if args.folds:
-        oof: dict[str, list[float]] = {}
-        for fold, (train_rows, test_rows, names) in enumerate(folds_of(rows)):
-            print(f"fold {fold}: reading {', '.join(names)}", file=sys.stderr)
-            adapter = train(pairs_of(train_rows), epochs=args.epochs, rank=args.rank,
-                            seed=args.seed)  # fmt: skip
-            if args.folds_out:
-                args.folds_out.mkdir(parents=True, exist_ok=True)
-                (args.folds_out / f"reader-fold{fold}.npz").write_bytes(adapter)
-            oof.update(logits_of(adapter, test_rows))
-        target = oof_path(args.squad2, args.epochs, args.rank)
-        target.write_text(json.dumps(oof))
-        print(f"out-of-fold logits for {len(oof)} questions: {target}")
-    if not args.no_write:
-        adapter = train(pairs_of(rows), epochs=args.epochs, rank=args.rank, seed=args.seed)
-        OUT.write_bytes(adapter)
-        print(f"wrote {OUT} ({len(adapter):,} bytes; {FOLDS} folds, epochs {args.epochs:g}, "
-              f"rank {args.rank}; data sha256 {data_hash(args.squad2)})")  # fmt: skip
+    validation = validation_set()[: args.eval_size]
+
+    def save() -> None:
+        trained = {k: v for k, v in model.state_dict().items() if _trained(model, k)}
+        tmp = state_path.with_suffix(".tmp")
+        state = {"model": trained, "optimizer": optimizer.state_dict(),
+                 "schedule": schedule.state_dict(), "step": step, "curve": curve}  # fmt: skip
+        torch.save(state, tmp)
+        tmp.replace(state_path)
+
+    bf16 = _bf16()
+    model.train()
+    last_save = started = time.perf_counter()
+    first_step = step
+    pad = tokenizer.pad_token_id
+    while step < total:
+        epoch, at = divmod(step, per_epoch)
+        batches = order(len(feats), args.batch, epoch, args.seed, lengths)
+        for rows in batches[at:]:
+            if step >= total:
+                break
+            batch, starts, ends = collate([feats[i] for i in rows], pad)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = span_loss(model, batch, starts, ends)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            schedule.step()
+            step += 1
+            seen = step * args.batch
+            if step % 50 == 0:
+                rate = (step - first_step) * args.batch / (time.perf_counter() - started)
+                print(f"step {step}/{total} loss {loss.item():.3f} {rate:.1f} windows/s",
+                      file=sys.stderr, flush=True)  # fmt: skip
+            if seen // args.eval_every != (seen - args.batch) // args.eval_every or step == total:
+                figures = evaluate(model, tokenizer, validation)
+                curve.append({"windows": seen, **figures})
+                print(json.dumps(curve[-1]), file=sys.stderr, flush=True)
+                with (args.run / "curve.jsonl").open("a") as f:
+                    f.write(json.dumps(curve[-1]) + "\n")
+            if time.perf_counter() - last_save > args.checkpoint_minutes * 60 or step == total:
+                save()
+                last_save = time.perf_counter()
+    print(f"done: {total} steps; {args.run}", file=sys.stderr)
 
 
-def span_main(rows: list[dict], args: argparse.Namespace) -> None:
-    """Cross-validate and train the span reader (`qa/data/span.npz`)."""
-    if args.folds:
-        pooled: dict[str, list[float]] = {}
-        for fold, (train_rows, test_rows, names) in enumerate(folds_of(rows)):
-            print(f"fold {fold}: short answers of {', '.join(names)}", file=sys.stderr)
-            examples = span_examples(train_rows, args.squad2)
-            adapter = train(examples, epochs=args.epochs, rank=args.rank, seed=args.seed,
-                            task="span")  # fmt: skip
-            for k, v in span_scores(adapter, test_rows, args.squad2).items():
-                pooled.setdefault(k, []).append(v)
-        print("held-out short-answer F1 in the right sentence (mean over folds):")
-        for k, v in pooled.items():
-            print(f"  {k:24s} {sum(v) / len(v):.3f}")
-    if not args.no_write:
-        examples = span_examples(rows, args.squad2)
-        adapter = train(examples, epochs=args.epochs, rank=args.rank, seed=args.seed, task="span")
-        SPAN_OUT.write_bytes(adapter)
-        digest = data_hash(args.squad2)
-        print(f"wrote {SPAN_OUT} ({len(adapter):,} bytes from {len(examples)} spans; "
-              f"epochs {args.epochs:g}, rank {args.rank}; data {digest})")  # fmt: skip
+def _trained(model: SpanModel, key: str) -> bool:
+    named = dict(model.named_parameters())
+    return key in named and named[key].requires_grad
+
+
+def export(model: SpanModel, args: argparse.Namespace, curve: list[dict]) -> None:
+    """Write qa/data/reader.npz and the record beside it (the threshold is kept from the
+    existing record until `eval/fit_reader_threshold.py` sets it)."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **model.adapter())
+    (OUT / "reader.npz").write_bytes(buffer.getvalue())
+    record_path = OUT / "reader.json"
+    record = json.loads(record_path.read_text()) if record_path.exists() else {"threshold": 0.5}
+    record.update({
+        "command": " ".join(["python", "eval/train_reader.py", *sys.argv[1:]]),
+        "train_sha256": data_hash(TRAIN),
+        "part1_sha256": data_hash(PART1) if args.part1_repeat else None,
+        "rank": args.rank if not args.full else 0,
+        "curve": curve,
+        "articles": training_articles(args.part1_repeat),
+    })  # fmt: skip
+    record_path.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"wrote {OUT / 'reader.npz'} ({len(buffer.getvalue()):,} bytes) and {record_path}")
 
 
 if __name__ == "__main__":

@@ -82,6 +82,10 @@ def ingest(paths: tuple[Path, ...], max_file_mb: float, verbose: bool, **flags: 
 @click.option("--since", "date_from", help="Only articles dated on or after YYYY-MM-DD.")
 @click.option("--until", "date_to", help="Only articles dated on or before YYYY-MM-DD.")
 @click.option(
+    "--as-of",
+    help="Answer as known on YYYY-MM-DD: from articles published up to then, the newest first.",
+)
+@click.option(
     "--history",
     "history_file",
     type=click.File(),
@@ -95,6 +99,7 @@ def ask(
     publisher: tuple[str, ...],
     date_from: str | None,
     date_to: str | None,
+    as_of: str | None,
     history_file: Any,
     verbose: bool,
     **flags: Any,
@@ -111,7 +116,7 @@ def ask(
     streamed = ""
     try:
         open_index_with_bar(settings)
-        for piece in stream(question, history, settings=settings, filters=filters):
+        for piece in stream(question, history, settings=settings, filters=filters, as_of=as_of):
             if isinstance(piece, Answer):
                 final = piece
             elif not as_json:
@@ -133,6 +138,9 @@ def ask(
         click.secho(final.notice, fg="yellow", err=True)
     if final.short:
         click.secho(f"Short answer: {final.short}", bold=True)
+    for side in final.conflicts:
+        click.secho(f"[{side.n}] {side.short}: {side.publisher or side.source}, "
+                    f"{side.date or 'undated'}", bold=True)  # fmt: skip
     click.secho(f"({final.verdict}; confidence {final.confidence:.2f})", dim=True)
     if final.query != final.question:
         click.secho(f"(searched: {final.query})", dim=True)

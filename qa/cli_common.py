@@ -84,16 +84,16 @@ def answer_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "shown [env QA_LLM_TIMEOUT_S; 60].",
         ),
         click.option(
-            "--decision-model",
+            "--reader-model",
             type=click.Path(path_type=Path, dir_okay=False),
-            help="Answer-or-abstain model (eval/train_decision.py) [env QA_DECISION_MODEL; "
-            "the shipped one].",
+            help="The reader's adapter (eval/train_reader.py; its .json record beside it) "
+            "[env QA_READER_MODEL; the shipped one].",
         ),
         click.option(
             "--abstain-below",
             type=click.FloatRange(0, 1),
-            help="Answer only when P(the quote answers) is at least this [env "
-            "QA_ABSTAIN_BELOW; the decision model's threshold].",
+            help="Answer only when the reader's confidence is at least this [env "
+            "QA_ABSTAIN_BELOW; the reader's threshold].",
         ),
     ]
     for option in reversed(options):

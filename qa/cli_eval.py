@@ -206,6 +206,7 @@ def _run_eval(
                 baseline=baseline,
                 progress=progress,
             )
+            _say_skipped(console, run.report.extra)
             return run.report, run.side_by_side()
         if squad2_path is not None:
             from qa.evaluation.squad2 import run_squad2
@@ -215,6 +216,7 @@ def _run_eval(
                 squad2_path, settings, limit=limit, questions_from=only, progress=progress
             )
             report.extra["curve"] = curve
+            _say_skipped(console, report.extra)
             return report, None
         cases = load_dataset(dataset)
         if distractors is not None:
@@ -291,3 +293,12 @@ def bench(
         click.echo(json.dumps(figures, ensure_ascii=False))
     else:
         Console().print(bench_table(figures))
+
+
+def _say_skipped(console: Any, extra: dict[str, Any]) -> None:
+    skipped = extra.get("skipped_articles", 0)
+    if skipped:
+        console.print(
+            f"skipped the questions of {skipped} of {extra['articles']} articles: the reader "
+            "was trained on them (they stay indexed)"
+        )

@@ -53,6 +53,8 @@ class Settings:
     answerer: str = "extractive"
     k: int = 5
     """Passages handed to the answerer."""
+    read_k: int = 5
+    """Of those, how many the reader reads, the best-ranked first (README, "The reader")."""
     fetch_k: int = 0
     """Candidates each retriever (dense, keyword) contributes before fusion; 0 (the default)
     means max(40, k), so raising k raises it too. Set explicitly, it must be at least k."""
@@ -65,9 +67,10 @@ class Settings:
     chunk_overlap_tokens: int = 40
     embed_batch_size: int = 32
     abstain_below: float | None = None
-    """Override the decision model's threshold: answer when P(answers) is at least this."""
-    decision_model: Path | None = None
-    """A decision model file (`eval/train_decision.py`); None uses the one shipped with qa."""
+    """Override the reader's threshold: answer when the confidence is at least this."""
+    reader_model: Path | None = None
+    """A reader adapter (`eval/train_reader.py`, its `.json` record beside it); None uses the
+    one shipped with qa."""
     openai_base_url: str | None = None
     openai_api_key: str | None = field(default=None, repr=False)
     ollama_url: str | None = None
@@ -80,6 +83,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.k < 1:
             raise ValueError(f"k must be at least 1, got {self.k}")
+        if self.read_k < 1:
+            raise ValueError(f"read_k must be at least 1, got {self.read_k}")
         if self.fetch_k == 0:
             object.__setattr__(self, "fetch_k", max(FETCH_K, self.k))
             object.__setattr__(self, "_fetch_k_follows_k", True)
@@ -130,7 +135,7 @@ class Settings:
                 values[f.name] = int(raw)
             elif "float" in kind:
                 values[f.name] = float(raw)
-            elif f.name in ("store_dir", "decision_model"):
+            elif f.name in ("store_dir", "reader_model"):
                 values[f.name] = Path(raw)
             else:
                 values[f.name] = raw

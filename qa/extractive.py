@@ -1,155 +1,74 @@
-"""The extractive answerer: the retrieved sentence that answers the question, quoted exactly.
+"""The extractive answerer: the reader's span across the retrieved passages, quoted exactly.
 
-Every sentence of the retrieved passages is a candidate; the most promising by the question's
-weighted words (`qa.text.weights`) are embedded and described by `qa.decision` features, and
-the fitted decision model gives each the probability that it answers. The likeliest is quoted
-verbatim with a numbered citation (with a neighbouring sentence when that one covers what it
-misses) and its `short` span picked out (`qa.short`); below the model's threshold the answer
-abstains, and when the best sentence matches all but a key term of the question it says what
-the corpus does say instead ("near miss"). Questions about an article itself (who wrote it,
-which outlet, when) are answered from its header lines, quoted like any sentence.
+The reader (`qa.reader`) reads the question with each of the best `read_k` passages and marks
+the span of each that answers it, scored against answering nothing. The best span across them
+is the short answer; the sentence (or sentences) holding it is quoted verbatim with a numbered
+citation. Below the threshold (`Settings.abstain_below`, else the shipped record's) it
+abstains; when the best span was close it says what the corpus does say instead ("near
+miss"). Questions about an article itself (who wrote it, which outlet, when) are answered from
+its header lines, quoted like any sentence.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from qa.chunking import split_sentences
-from qa.decision import DecisionModel, Match, describe, negation_mismatch
 from qa.header import header_answer
-from qa.question import Question, analyse
-from qa.short import new_spans, pick_short
-from qa.text import term_set, weights
-from qa.types import Answer, Citation, Passage
+from qa.question import analyse
+from qa.sources import (
+    MAX_SUPPORT,
+    Found,
+    according_to,
+    asks_present,
+    disagreeing,
+    distinct,
+    groups,
+    newest_first,
+    side_label,
+    spoken_date,
+)
+from qa.types import Answer, Citation, Passage, Side
 
 if TYPE_CHECKING:
-    from qa.embedders import Embedder
-    from qa.reader import SpanReader
+    from qa.reader import Reader, ReaderRecord, Reading
     from qa.store import Index
 
 NOT_IN_CORPUS = "The corpus does not say: none of the indexed articles answers this question."
 NEAR_MISS = "The corpus does not say that. The closest it says:"
 
-SECOND_SENTENCE_GAIN = 0.25
-"""Share of the question's weight a neighbouring sentence must add to be quoted too."""
-PRESELECT = 8
-"""Sentences embedded and scored per question, the best by word coverage (~6 ms each)."""
-NEAR_MISS_COVERAGE = 0.75
-"""A refused best sentence is shown as a near miss when it lacks one of the question's key
-terms (a name, number or date) or says "not" where the question does not (or the reverse),
-while covering at least this share of the weight of the question's other words."""
+
+def readings(reader: Reader, query: str, passages: Sequence[Passage], n: int) -> list[Reading]:
+    """The reader's best span in each of the first `n` passages."""
+    return reader.read(query, [p.chunk.text for p in passages[:n]])
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A sentence of a retrieved passage, with article offsets, its match and probability."""
-
-    passage: int
-    start: int
-    end: int
-    text: str
-    match: Match
-    features: tuple[float, ...]
-    probability: float = 0.0
-
-
-def _spans(passages: Sequence[Passage]) -> list[tuple[int, int, int, str]]:
-    """(passage, start, end, text) of every distinct sentence, in passage order."""
-    spans: list[tuple[int, int, int, str]] = []
-    seen: set[tuple[str, int]] = set()
-    for n, p in enumerate(passages):
-        c = p.chunk
-        for a, b in split_sentences(c.text):
-            if (c.source, c.start + a) in seen:
-                continue  # overlapping chunks repeat sentences
-            seen.add((c.source, c.start + a))
-            spans.append((n, c.start + a, c.start + b, c.text[a:b]))
-    return spans
-
-
-def _has(term: str, words: frozenset[str]) -> bool:
-    """`term` or a close form of it ("armenia" / "armenian") is among `words`."""
-    if term in words:
-        return True
-    return len(term) >= 4 and any(
-        len(w) >= 4 and abs(len(w) - len(term)) <= 3 and (w.startswith(term) or term.startswith(w))
-        for w in words
-    )
-
-
-def candidates(
-    question: Question,
-    passages: Sequence[Passage],
-    query_vector: Any,
-    index: Index,
-    embedder: Embedder,
-) -> list[Candidate]:
-    """The most promising sentences of the passages, described for the decision model."""
-    spans = _spans(passages)
-    if not spans or not question.terms:
-        return []
-    weight = weights(list(question.terms), index.doc_freqs(question.terms), index.count())
-    mass = sum(weight.values()) or 1.0
-    words = [term_set(text) for *_, text in spans]
-
-    def coverage(found: frozenset[str]) -> float:
-        return sum(w for t, w in weight.items() if _has(t, found)) / mass
-
-    keys = question.key_terms
-    others = {t: w for t, w in weight.items() if t not in keys}
-
-    first = [coverage(w) + 0.1 / (1 + spans[i][0]) for i, w in enumerate(words)]
-    order = sorted(range(len(spans)), key=lambda i: (-first[i], i))
-    keep = sorted(order[:PRESELECT])
-    vectors = embedder.embed([spans[i][3] for i in keep])
-    cosines = vectors @ query_vector
-    out = []
-    for i, cos in zip(keep, cosines, strict=True):
-        n, a, b, text = spans[i]
-        found = words[i]
-        near = [words[j] for j in (i - 1, i + 1) if 0 <= j < len(spans) and spans[j][0] == n]
-        around = found.union(*near)
-        covered = frozenset(t for t in question.terms if _has(t, found))
-        missing = [weight[t] for t in question.terms if t not in covered]
-        p = passages[n]
-        match = Match(
-            cosine=float(cos),
-            coverage=coverage(found),
-            context_coverage=coverage(around),
-            covered=covered,
-            missing_weight=max(missing, default=0.0),
-            key_missing=sum(not _has(t, found) for t in keys) / len(keys) if keys else 0.0,
-            # A name or number may stand in the next sentence ("On March 23 ... It said ...").
-            name_missing=any(not _has(t, around) for t in (*question.names, *question.quoted)),
-            number_missing=any(not _has(t, around) for t in (*question.numbers, *question.dates)),
-            type_found=bool(new_spans(question, text)),
-            negation_mismatch=negation_mismatch(question, text),
-            passage_rank=n,
-            dense_similarity=p.dense_similarity,
-            keyword_rank=p.keyword_rank,
-            lead=first[i] - max((first[j] for j in keep if j != i), default=0.0),
-            other_coverage=sum(w for t, w in others.items() if t in covered)
-            / (sum(others.values()) or 1.0),
-        )
-        out.append(Candidate(n, a, b, text, match, tuple(describe(question, match))))
-    return out
+def quote_span(passage: Passage, start: int, end: int) -> tuple[int, int]:
+    """Article offsets of the sentence(s) of `passage` holding its text's `[start:end]`."""
+    text = passage.chunk.text
+    held = [(a, b) for a, b in split_sentences(text) if a < end and b > start]
+    a, b = (held[0][0], held[-1][1]) if held else (start, end)
+    return passage.chunk.start + a, passage.chunk.start + b
 
 
 def extract(
     question: str,
     query: str,
     passages: Sequence[Passage],
-    query_vector: Any,
     index: Index,
-    embedder: Embedder,
-    model: DecisionModel,
+    reader: Reader,
+    record: ReaderRecord,
     threshold: float | None = None,
-    spans: SpanReader | None = None,
+    read_k: int = 5,
+    as_of: str | None = None,
 ) -> Answer:
-    """The extractive Answer to `question` from `passages` (searched as `query`)."""
-    threshold = model.threshold if threshold is None else threshold
+    """The extractive Answer to `question` from `passages` (searched as `query`).
+
+    `as_of` (YYYY-MM-DD): the passages are from articles published up to then; the answer
+    comes from the newest of them that answers, as for a question about the present.
+    """
+    threshold = record.threshold if threshold is None else threshold
     common: dict[str, Any] = {"query": query, "passages": tuple(passages)}
     # The standalone query: a follow-up's own words ("where did he post it?") say too little.
     asked = analyse(query)
@@ -161,72 +80,104 @@ def extract(
             return Answer(
                 question, text, True, (citation,), short=short, confidence=confidence, **common
             )
-    scored = [
-        replace(c, probability=model.probability(c.features))
-        for c in candidates(asked, passages, query_vector, index, embedder)
-    ]
-    if not scored:
+    read = readings(reader, query, passages, read_k)
+    if not read:
         return Answer(question, NOT_IN_CORPUS, False, **common)
-    best = max(scored, key=lambda c: (c.probability, -c.passage, -c.start))
-    if best.probability < threshold:
-        return _refusal(question, asked, best, passages, common)
-    chosen = [best]
-    second = _neighbour(best, scored, asked)
-    if second is not None:
-        chosen = sorted([best, second], key=lambda c: c.start)
-    citation = Citation.quoting(1, passages[best.passage], chosen[0].start, chosen[-1].end)
-    span = pick_short(
-        asked, best.text, lambda: spans.span(asked.text, best.text) if spans else None
-    )
-    short = best.text[span[0] : span[1]].strip(" ,.;:") if span else ""
+    scored = [_found(r, record.confidence(r.score), passages) for r in read]
+    best = max(scored, key=lambda f: (f.confidence, -f.passage))
+    if best.confidence < threshold:
+        return _refusal(question, best, passages, record, common)
+    trusted = distinct([f for f in scored if f.confidence >= threshold])
+    if as_of is not None or asks_present(query):
+        newest = newest_first(trusted)[0]
+        group = next(g for g in groups(trusted) if newest in g)
+        return _agreed(question, [newest, *[f for f in group if f is not newest]], passages,
+                       common, as_of=newest.date)  # fmt: skip
+    sides = disagreeing(trusted)
+    if sides:
+        return _differ(question, sides, passages, common)
+    return _agreed(question, groups(trusted)[0], passages, common)
+
+
+def _found(reading: Reading, confidence: float, passages: Sequence[Passage]) -> Found:
+    p = passages[reading.passage]
+    start, end = quote_span(p, reading.start, reading.end)
+    c = p.chunk
+    short = c.text[reading.start : reading.end].strip(" ,.;:")
+    return Found(reading.passage, start, end, short, confidence, c.source, c.date, c.publisher)
+
+
+def _cite(n: int, f: Found, passages: Sequence[Passage]) -> Citation:
+    return Citation.quoting(n, passages[f.passage], f.quote_start, f.quote_end)
+
+
+def _agreed(
+    question: str,
+    group: Sequence[Found],
+    passages: Sequence[Passage],
+    common: dict[str, Any],
+    as_of: str | None = None,
+) -> Answer:
+    """One answer from the group's first span, its other sentences cited as support."""
+    lead = group[0]
+    citations = tuple(_cite(n, f, passages) for n, f in enumerate(group[:MAX_SUPPORT], start=1))
+    said = according_to(lead.publisher, lead.date)
+    if as_of is not None:
+        said = f"As of {spoken_date(as_of)}, {said[0].lower()}{said[1:]}" if said else ""
+    markers = " ".join(f"[{c.n}]" for c in citations)
+    text = f"{said}: {citations[0].quote} {markers}" if said else f"{citations[0].quote} {markers}"
     return Answer(
         question,
-        f"{citation.quote} [1]",
+        text,
         True,
-        (citation,),
-        short=short,
-        confidence=best.probability,
+        citations,
+        short=lead.short,
+        confidence=lead.confidence,
+        according_to=said,
+        as_of=as_of,
+        **common,
+    )
+
+
+def _differ(
+    question: str, grouped: Sequence[Sequence[Found]], passages: Sequence[Passage], common: dict
+) -> Answer:
+    """ "The sources differ: B (3 April 2020) says 57 [1]; A (1 April 2020) says 41 [2]." """
+    leads = newest_first([g[0] for g in grouped])
+    citations = tuple(_cite(n, f, passages) for n, f in enumerate(leads, start=1))
+    said = "; ".join(f"{side_label(f)} says {f.short} [{n}]" for n, f in enumerate(leads, 1))
+    sides = tuple(
+        Side(f.short, n, f.source, f.date, f.publisher, f.confidence)
+        for n, f in enumerate(leads, start=1)
+    )
+    return Answer(
+        question,
+        f"The sources differ: {said}.",
+        True,
+        citations,
+        confidence=max(f.confidence for f in leads),
+        conflicts=sides,
         **common,
     )
 
 
 def _refusal(
     question: str,
-    asked: Question,
-    best: Candidate,
+    best: Found,
     passages: Sequence[Passage],
+    record: ReaderRecord,
     common: dict[str, Any],
 ) -> Answer:
-    """ "The corpus does not say", or a near miss: what it says instead, cited."""
-    m = best.match
-    differs = m.key_missing > 0 or m.negation_mismatch
-    if m.other_coverage >= NEAR_MISS_COVERAGE and differs:
-        citation = Citation.quoting(1, passages[best.passage], best.start, best.end)
-        text = f"{NEAR_MISS} “{citation.quote}” [1]"
-        return Answer(
-            question,
-            text,
-            False,
-            (citation,),
-            confidence=best.probability,
-            near_miss=True,
-            **common,
-        )
-    return Answer(question, NOT_IN_CORPUS, False, confidence=best.probability, **common)
-
-
-def _neighbour(best: Candidate, found: Sequence[Candidate], asked: Question) -> Candidate | None:
-    """The sentence next to `best` if it covers enough of what `best` misses."""
-    missing = set(asked.terms) - best.match.covered
-    if not missing:
-        return None
-    same = [c for c in found if c.passage == best.passage and c is not best]
-    before = [c for c in same if c.end <= best.start]
-    after = [c for c in same if c.start >= best.end]
-    near = ([max(before, key=lambda c: c.end)] if before else []) + (
-        [min(after, key=lambda c: c.start)] if after else []
+    """ "The corpus does not say", or a near miss: the closest thing it says, cited."""
+    if best.confidence < record.near_miss:
+        return Answer(question, NOT_IN_CORPUS, False, confidence=best.confidence, **common)
+    citation = _cite(1, best, passages)
+    return Answer(
+        question,
+        f"{NEAR_MISS} “{citation.quote}” [1]",
+        False,
+        (citation,),
+        confidence=best.confidence,
+        near_miss=True,
+        **common,
     )
-    share = len(asked.terms) or 1
-    gains = [(len(missing & c.match.covered) / share, c) for c in near]
-    gains = [(g, c) for g, c in gains if g >= SECOND_SENTENCE_GAIN]
-    return max(gains, key=lambda gc: gc[0])[1] if gains else None

@@ -59,6 +59,7 @@ def generate(
     passages: Sequence[Passage],
     settings: Settings,
     embedder: Embedder,
+    lead: Citation | None = None,
 ) -> Iterator[str | Answer]:
     """Yield the model's text as it arrives, then the checked Answer.
 
@@ -71,6 +72,8 @@ def generate(
         settings: `answerer` names the backend (see `qa.chat_models`); `llm_timeout_s` bounds the
             whole generation; `grounding` is "remove" or "mark".
         embedder: the embedding model used by the grounding check.
+        lead: the extractive answer's citation (the reader's span): its passage is shown as
+            the best one, its quote kept whole in the prompt.
 
     Raises:
         GenerationFailed: the backend failed, timed out or returned nothing usable, or no
@@ -87,8 +90,11 @@ def generate(
         where = chat_models.location(name, settings)
     except (ImportError, RuntimeError) as e:
         raise GenerationFailed(str(e)) from e
+    if lead is not None:
+        first = [p for p in passages if p.chunk.id == lead.chunk_id]
+        passages = first + [p for p in passages if p.chunk.id != lead.chunk_id]
     shown = [passages[i] for i in prompt_order(passages)]
-    messages = build_messages(query or question, shown)
+    messages = build_messages(query or question, shown, lead.quote if lead else "")
     options = chat_models.grammar_options(model, answer_grammar(len(shown)))
     started = time.monotonic()
     parts: list[str] = []

@@ -13,11 +13,11 @@ import time
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from datetime import date
 
 from qa.config import Settings
-from qa.decision import DecisionModel
 from qa.extractive import extract
-from qa.reader import load_span_reader
+from qa.reader import load_reader, reader_record
 from qa.registry import embedder_for
 from qa.retrieval import retrieve
 from qa.store import open_index
@@ -71,14 +71,29 @@ def condense(question: str, history: History) -> str:
     return " ".join(part for part in (previous_q.strip(), context, follow) if part)
 
 
+def up_to(filters: Filters | None, as_of: str) -> Filters:
+    """`filters` restricted to articles published on or before `as_of` (YYYY-MM-DD)."""
+    try:
+        date.fromisoformat(as_of)
+    except ValueError as e:
+        raise QuestionError(f"as_of must be a date, YYYY-MM-DD; got {as_of!r}") from e
+    base = filters or Filters()
+    until = min(base.date_to, as_of) if base.date_to else as_of
+    return replace(base, date_to=until)
+
+
 def stream(
     question: str,
     history: History = (),
     *,
     settings: Settings | None = None,
     filters: Filters | None = None,
+    as_of: str | None = None,
 ) -> Iterator[str | Answer]:
     """Yield the answer's text in pieces as it is produced, then the final Answer.
+
+    `as_of` (YYYY-MM-DD): answer from articles published up to that date, the newest that
+    answers first (as a question about the present is).
 
     Raises:
         QuestionError: the question is empty or too long.
@@ -90,6 +105,8 @@ def stream(
     query = condense(question, history)
     index = open_index(settings)
     embedder = embedder_for(settings)
+    if as_of is not None:
+        filters = up_to(filters, as_of)
     found = retrieve(query, index, embedder, settings, filters)
     retrieved_at = time.perf_counter()
     # The decision comes first, whatever the answerer: a question the extractive answerer
@@ -98,12 +115,12 @@ def stream(
         question,
         query,
         found.passages,
-        found.query_vector,
         index,
-        embedder,
-        DecisionModel.load(settings.decision_model),
+        load_reader(settings.reader_model),
+        reader_record(settings.reader_model),
         settings.abstain_below,
-        load_span_reader(),
+        settings.read_k,
+        as_of,
     )
     final: Answer | None = None
     notice = ""
@@ -112,7 +129,8 @@ def stream(
         from qa.generative import GenerationFailed, generate
 
         try:
-            for piece in generate(question, query, found.passages, settings, embedder):
+            lead = decided.citations[0] if decided.citations else None
+            for piece in generate(question, query, found.passages, settings, embedder, lead):
                 if isinstance(piece, Answer):
                     final = replace(piece, confidence=decided.confidence)
                 else:
@@ -147,6 +165,9 @@ def stream(
         near_miss=final.near_miss,
         timings_ms=timings,
         fallback=fallback or final.fallback,
+        according_to=final.according_to,
+        as_of=final.as_of,
+        conflicts=final.conflicts,
     )
 
 
@@ -156,6 +177,7 @@ def answer(
     *,
     settings: Settings | None = None,
     filters: Filters | None = None,
+    as_of: str | None = None,
 ) -> Answer:
     """Answer `question` from the indexed articles, with numbered citations.
 
@@ -164,12 +186,14 @@ def answer(
         history: earlier turns as (question, answer text) pairs, for follow-ups.
         settings: which index and backends; default `Settings.from_env()`.
         filters: restrict to publishers and/or a date range.
+        as_of: answer as known on this date (YYYY-MM-DD): from articles published up to
+            then, the newest that answers.
 
     Example:
         >>> a = answer("Which UN resolutions demand withdrawal?")
         >>> a.answered, a.citations[0].source
         (True, 'corpus/000_597cfd3371608b94.txt')
     """
-    *_, last = stream(question, history, settings=settings, filters=filters)
+    *_, last = stream(question, history, settings=settings, filters=filters, as_of=as_of)
     assert isinstance(last, Answer)
     return last

@@ -85,25 +85,33 @@ def prompt_order(passages: Sequence[Passage]) -> list[int]:
     return list(reversed(range(min(len(passages), MAX_PASSAGES))))
 
 
-def _passage_block(passages: Sequence[Passage]) -> str:
+def _passage_block(passages: Sequence[Passage], keep: str = "") -> str:
     per_passage = PROMPT_CHARS // max(len(passages), 1)
+    kept = _clean(keep)
     blocks = []
     for n, p in enumerate(passages, start=1):
         c = p.chunk
         meta = ", ".join(x for x in (c.date, c.publisher) if x)
         head = _clean(c.title) + (f" ({_clean(meta)})" if meta else "")
-        blocks.append(f"[{n}] {head}\n{_shorten(_clean(c.text), per_passage)}")
+        text = _clean(c.text)
+        at = text.find(kept) if kept else -1
+        if at > 0 and at + len(kept) > per_passage:
+            text = "... " + text[at:]  # the quote would be cut: start the excerpt there
+        blocks.append(f"[{n}] {head}\n{_shorten(text, per_passage)}")
     return "\n\n".join(blocks)
 
 
-def build_messages(question: str, shown: Sequence[Passage]) -> list[tuple[str, str]]:
-    """The (role, text) messages asking `question` of `shown`, numbered [1].. in that order."""
+def build_messages(
+    question: str, shown: Sequence[Passage], keep: str = ""
+) -> list[tuple[str, str]]:
+    """The (role, text) messages asking `question` of `shown`, numbered [1].. in that order;
+    a passage holding `keep` (the reader's quote) is cut so that it stays whole."""
     question = " ".join(question.split())
     messages = [("system", SYSTEM)]
     for q, a in EXAMPLES:
         messages.append(("human", f"<passages>\n{_EXAMPLE_PASSAGES}\n</passages>\n\nQuestion: {q}"))
         messages.append(("ai", a))
     messages.append(
-        ("human", f"<passages>\n{_passage_block(shown)}\n</passages>\n\nQuestion: {question}")
+        ("human", f"<passages>\n{_passage_block(shown, keep)}\n</passages>\n\nQuestion: {question}")
     )
     return messages

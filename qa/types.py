@@ -141,6 +141,20 @@ class Removed:
     reason: str
 
 
+@dataclass(frozen=True)
+class Side:
+    """One side of a disagreement between articles: what it says and where."""
+
+    short: str
+    """The answer this side gives ("41")."""
+    n: int
+    """The number of its citation in `Answer.citations`."""
+    source: str
+    date: str | None
+    publisher: str | None
+    confidence: float
+
+
 WELL_SUPPORTED = 0.7
 """Confidence from which an answer is called "well supported" rather than "weak"."""
 
@@ -172,6 +186,14 @@ class Answer:
     fallback: Fallback = ""
     """Why the generative answerer's answer was replaced by this extractive one ("" when it was
     not); `notice` tells the user in words."""
+    according_to: str = ""
+    """Who said it and when, as the text begins: "According to Azernews on 1 April 2020" (""
+    when the cited article names neither)."""
+    as_of: str | None = None
+    """For a question about the present (or asked `as_of` a date): the date (YYYY-MM-DD) of the
+    newest article the answer comes from."""
+    conflicts: tuple[Side, ...] = ()
+    """When articles disagree: each side, newest first (`text` says "The sources differ")."""
 
     @property
     def verdict(self) -> str:
@@ -180,6 +202,8 @@ class Answer:
             return "not in the corpus: the closest it says is quoted"
         if not self.answered:
             return "not in the corpus"
+        if self.conflicts:
+            return "the sources differ"
         if self.confidence >= WELL_SUPPORTED:
             return "well supported"
         return "weak: check the source"

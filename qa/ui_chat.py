@@ -198,7 +198,7 @@ WARM_UP_QUESTION = "What do the articles say?"
 def warm_up(settings: Settings) -> threading.Thread | None:
     """Open the index now and load the models in the background, before the first question.
 
-    The embedder, the decision model and the readers load on first use (9.5 s on 2 busy
+    The embedder and the reader load on first use (9.5 s on 2 busy
     cores); a thread answers a question nobody asked meanwhile, through `qa.pipeline.answer`,
     so it loads exactly what answering needs while the user opens the page and types.
     Chroma on disk is opened first, here: two threads opening it at once (this one and a

@@ -69,6 +69,8 @@ def verdict_kind(answer: Answer) -> str:
         return "qa-near-miss"
     if not answer.answered:
         return "qa-none"
+    if answer.conflicts:
+        return "qa-conflict"
     return "qa-well" if answer.confidence >= WELL_SUPPORTED else "qa-weak"
 
 
@@ -96,6 +98,20 @@ def format_cited(citation: Citation, turn: int) -> str:
     return f'<div class="qa-cited">{link} {" · ".join(names)}</div>'
 
 
+def format_sides(answer: Answer, turn: int) -> str:
+    """The sides of a disagreement one above the other, newest first: what each says, in
+    bold, then its outlet and date and its [n] link."""
+    rows = []
+    for side in answer.conflicts:
+        link = link_markers(f"[{side.n}]", turn, [side.n])
+        names = " · ".join(escape(x) for x in (side.publisher or side.source, side.date) if x)
+        rows.append(
+            f'<div class="qa-side"><strong class="qa-side-short">{escape(side.short)}</strong> '
+            f'<span class="qa-side-source">{names}</span> {link}</div>'
+        )
+    return f'<div class="qa-sides">{"".join(rows)}</div>'
+
+
 def format_answer(answer: Answer, turn: int) -> str:
     """The chat message for a finished answer.
 
@@ -108,6 +124,8 @@ def format_answer(answer: Answer, turn: int) -> str:
     if not answer.answered:
         kind += " qa-abstain qa-near-miss" if answer.near_miss else " qa-abstain"
     parts = [f'<div class="{kind}">', format_head(answer), f'<div class="qa-text">{body}</div>']
+    if answer.conflicts:
+        parts.append(format_sides(answer, turn))
     parts.extend(format_cited(c, turn) for c in answer.citations)
     if answer.notice:
         parts.append(f'<div class="qa-notice">{escape(answer.notice)}</div>')

@@ -43,6 +43,11 @@ a.qa-cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 .qa-weak { background: #fef3c7; color: #92400e; }
 .qa-none { background: var(--background-fill-secondary); color: var(--body-text-color-subdued); }
 .qa-verdict.qa-near-miss { background: #e0e7ff; color: #3730a3; }
+.qa-conflict { background: #fee2e2; color: #991b1b; }
+.qa-sides { display: flex; flex-direction: column; gap: 4px; margin-top: 6px; }
+.qa-side { border-left: 3px solid #f87171; padding: 2px 8px; }
+.qa-side-short { font-size: 1.1em; }
+.qa-side-source { font-size: 0.85em; color: var(--body-text-color-subdued); }
 .qa-confidence { font-size: 0.72em; color: var(--body-text-color-subdued); }
 .qa-answer.qa-near-miss > .qa-text {
   border-left: 3px dashed #6366f1; padding-left: 8px; font-style: italic;

@@ -6,6 +6,10 @@ One JSON object per line:
      "answers": ["822, 853, 874 and 884"], "evidence": "resolutions (822, 853, 874 and 884)",
      "answerable": true, "kind": "list", "required": ["822", "853", "874", "884"],
      "history": [["earlier question", "earlier answer"]]}
+    {"id": "n01", "question": "How many people were injured?", "answers": ["57", "41"],
+     "conflict": ["57", "41"]}
+    {"id": "u01", "question": "Who is the coach now?", "answers": ["Ana Ruiz"],
+     "as_of": "2021-06-01"}
 
 Only `id` and `question` are required; `answerable` defaults to whether `answers` is
 non-empty. A bad line raises `ValueError` naming the file and the line.
@@ -39,6 +43,10 @@ class Case:
     source: str = ""
     """For benchmarks without evidence: the file name of the article holding the answer; a
     retrieval hit is then a passage of that article containing a reference answer."""
+    conflict: tuple[str, ...] = ()
+    """The different answers of articles that disagree, each of which must be reported."""
+    as_of: str = ""
+    """For a question about the present: the date (YYYY-MM-DD) the answer must hold as of."""
 
 
 def load_dataset(path: Path | str) -> list[Case]:
@@ -105,8 +113,12 @@ def parse_case(data: Any, where: str) -> Case:
             f"{where}: 'history' must be a list of [question, answer] pairs, got {history_raw!r}"
         )
     kind, source = data.get("kind", ""), data.get("source", "")
-    if not isinstance(kind, str) or not isinstance(source, str):
-        raise ValueError(f"{where}: 'kind' and 'source' must be strings")
+    as_of = data.get("as_of", "")
+    if not all(isinstance(v, str) for v in (kind, source, as_of)):
+        raise ValueError(f"{where}: 'kind', 'source' and 'as_of' must be strings")
+    conflict = _strings(data, "conflict", where)
+    if len(conflict) == 1:
+        raise ValueError(f"{where}: a 'conflict' names at least two answers, got {conflict!r}")
     return Case(
         id=data["id"],
         question=data["question"],
@@ -117,4 +129,6 @@ def parse_case(data: Any, where: str) -> Case:
         kind=kind,
         required=required,
         source=source,
+        conflict=conflict,
+        as_of=as_of,
     )

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa.config import Settings
 from qa.evaluation import metrics
+from qa.evaluation.conflicts import conflict_scores
 from qa.evaluation.dataset import Case, load_dataset, parse_case
 from qa.types import Answer, Progress
 
@@ -73,6 +74,9 @@ SCORES = (
     "faithfulness_after",
     "kept_decision",
     "kept_citation",
+    "conflict_found",
+    "conflict_invented",
+    "as_of_right",
 )
 """Metrics in [0, 1] (higher is better but for `answerable_wrong` and `answerable_refused`): the
 ones `--fail-under` accepts. `short_em`/`short_f1` score `Answer.short` (the quote when no short
@@ -82,7 +86,8 @@ faithfulness pair (share of a generated answer's sentences supported by their ci
 before and after the grounding check, mean over answered cases) is scored only for generative
 answerers. `kept_decision`/`kept_citation` come from a run with distractors
 (`qa.evaluation.stability`): the share of cases keeping their decision, and of answerable cases
-answered both times keeping their cited sentence."""
+answered both times keeping their cited sentence. The sources' scores (conflicts found and
+invented, answers as of a date): `qa.evaluation.conflicts`."""
 
 TIMES = ("latency_p50_ms", "latency_p95_ms", "retrieve_p50_ms", "retrieve_p95_ms")
 """Latency metrics in milliseconds, lower is better."""
@@ -178,7 +183,9 @@ def score_case(
         scores["mrr@10"] = metrics.reciprocal_rank_flags(relevant, 10)
     if case.answerable:
         # An abstention is scored as an empty answer: it should have answered.
-        prediction = _MARKER.sub("", answer.text) if answer.answered else ""
+        # Scored without its "According to <outlet> on <date>: " (the quote is the answer).
+        said = f"{answer.according_to}: " if answer.according_to else ""
+        prediction = _MARKER.sub("", answer.text.removeprefix(said)) if answer.answered else ""
         scores["em"] = metrics.exact_match(prediction, case.answers)
         scores["f1"] = metrics.token_f1(prediction, case.answers)
         scores["contains"] = metrics.answer_contains(prediction, case.answers)
@@ -198,6 +205,7 @@ def score_case(
         scores["citation_recall"] = metrics.citation_recall(quotes, case.evidence, case.answers)
     else:
         scores["unanswerable_abstained"] = float(not answer.answered)
+    scores.update(conflict_scores(case, answer))
     return CaseResult(
         id=case.id,
         kind=case.kind,

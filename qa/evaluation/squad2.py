@@ -5,7 +5,7 @@ The file's articles are indexed together in a temporary store and its questions 
 one fact changed). Every question is answered once with the threshold at 0, so each records its
 best sentence and that sentence's probability (`Answer.confidence`); the answer at any
 threshold follows exactly, since which sentence is best does not depend on it. At the
-operating point (the decision model's threshold, or `Settings.abstain_below`) the report gives
+operating point (the reader's threshold, or `Settings.abstain_below`) the report gives
 answerable questions answered rightly / wrongly / refused and unanswerable ones abstained on,
 and `curve()` gives the same rates over all thresholds for the PNG.
 
@@ -23,9 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qa.config import Settings
-from qa.decision import DecisionModel
 from qa.evaluation.evaluate import CaseResult, EvalReport, evaluate, summarize
-from qa.evaluation.squad import load_squad, write_articles
+from qa.evaluation.squad import load_squad, unread, write_articles
 from qa.types import Progress
 
 RATES = ("answerable_right", "answerable_wrong", "answerable_refused", "unanswerable_abstained")
@@ -120,12 +119,15 @@ def run_squad2(
     if wanted and not chosen:
         names = ", ".join(a.file_name for a in articles)
         raise ValueError(f"none of {sorted(wanted)} is an article of {path} ({names})")
-    cases = [c for a in chosen for c in a.cases]
+    asked = unread(chosen, settings)
+    cases = [c for a in asked for c in a.cases]
     if limit is not None and limit < len(cases):
         cases = random.Random(seed).sample(cases, limit)
     threshold = settings.abstain_below
     if threshold is None:
-        threshold = DecisionModel.load(settings.decision_model).threshold
+        from qa.reader import reader_record
+
+        threshold = reader_record(settings.reader_model).threshold
     with tempfile.TemporaryDirectory(prefix="qa-squad2-") as tmp:
         work = Path(tmp)
         write_articles(articles, work / "articles")
@@ -139,11 +141,12 @@ def run_squad2(
     report = at_threshold(raw, threshold)
     extra = {
         "articles": len(articles),
-        "asked_about": [a.file_name for a in chosen],
+        "asked_about": [a.file_name for a in asked],
+        "skipped_articles": len(chosen) - len(asked),
         "questions": len(cases),
         "answerable": sum(c.answerable for c in cases),
         "seed": seed,
-        "decision_model": str(settings.decision_model or "shipped"),
+        "reader_model": str(settings.reader_model or "shipped"),
     }
     report = dataclasses.replace(report, extra=report.extra | extra)
     return report, curve(raw)

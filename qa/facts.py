@@ -1,0 +1,178 @@
+"""Whether two short answers state the same fact: numbers within rounding, dates that do not
+contradict, names and lists of which one holds the other.
+
+"20,000" and "twenty thousand", "about 40" and "41", "1.5 million" and "1,500,000" are the same
+number; "41" and "57" are not. "March 12" and "12 March 2021" are the same date; "3 March" and
+"12 March" are not. "Lopez" and "Maria Lopez" name the same person, "France" is one of "the
+United States, Russia and France"; "John Smith" and "Jane Smith" differ.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_MONTHS = {
+    m: n
+    for n, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for m in names
+}
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90, "a": 1, "an": 1, "dozen": 12,
+}  # fmt: skip
+_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 10**9,
+           "trillion": 10**12, "k": 1_000, "m": 1_000_000, "bn": 10**9}  # fmt: skip
+_WORD = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+", re.IGNORECASE)
+_STOP = frozenset(
+    re.findall(
+        r"\w+",
+        "the a an of and or in on at to for by mr mrs ms dr about around nearly almost some "
+        "roughly approximately more than less over under just only",
+    )
+)
+
+
+@dataclass(frozen=True)
+class Number:
+    value: float
+    step: float
+    """What the writer rounded to: 20,000 -> 1,000s, "about 40" -> 10s, 41 -> 1, 1.5 -> 0.1."""
+
+
+_HEDGE = re.compile(
+    r"\b(?:about|around|nearly|almost|roughly|approximately|some|more than|over|under|up to|"
+    r"less than|close to|an estimated|estimated)\b",
+    re.IGNORECASE,
+)
+
+
+def _digits(token: str, hedged: bool) -> Number | None:
+    if "," in token and re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", token):
+        token = token.replace(",", "")
+    elif "," in token:
+        return None
+    if not re.fullmatch(r"\d+(?:\.\d+)?", token):
+        return None
+    if "." in token:
+        return Number(float(token), 10.0 ** -len(token.split(".")[1]))
+    stripped = token.rstrip("0")
+    zeros = len(token) - len(stripped) if stripped else 0
+    # Trailing zeros say the writer rounded when they hedge ("about 40") or drop three or
+    # more ("20,000"); "1,200" people is a count.
+    return Number(float(token), 10.0 ** min(zeros, 3) if hedged or zeros >= 3 else 1.0)
+
+
+def numbers(text: str) -> list[Number]:
+    """The numbers a short answer states, in digits or in words, with their scale words."""
+    words = _WORD.findall(text.replace("-", " "))
+    hedged = bool(_HEDGE.search(text))
+    out: list[Number] = []
+    i = 0
+    while i < len(words):
+        w = words[i].lower()
+        found = _digits(w, hedged)
+        j = i + 1
+        if found is None and w in _UNITS and w not in ("a", "an"):
+            total, current = 0.0, float(_UNITS[w])
+            while j < len(words) and (words[j].lower() in _UNITS or words[j].lower() == "and"):
+                nxt = words[j].lower()
+                if nxt != "and":
+                    current += _UNITS[nxt]
+                j += 1
+            while j < len(words) and words[j].lower() in ("hundred", "thousand", "million"):
+                current *= _SCALES[words[j].lower()]
+                j += 1
+            total += current
+            found = Number(total, 1.0)
+        if found is not None:
+            while j < len(words) and words[j].lower() in _SCALES:
+                scale = _SCALES[words[j].lower()]
+                found = Number(found.value * scale, found.step * scale)
+                j += 1
+            if not _is_year(words[i]) or j > i + 1:
+                out.append(found)
+        i = j
+    return out
+
+
+def _is_year(token: str) -> bool:
+    return bool(re.fullmatch(r"1[5-9]\d\d|20\d\d", token))
+
+
+Day = tuple[int | None, int | None, int | None]
+
+
+def dates(text: str) -> list[Day]:
+    """(year, month, day) of each date the text states; None where it does not say."""
+    out: list[Day] = []
+    words = [w.lower().rstrip(".") for w in _WORD.findall(text)]
+    for iso in re.findall(r"\b(\d{4})-(\d{2})-(\d{2})\b", text):
+        out.append((int(iso[0]), int(iso[1]), int(iso[2])))
+    for i, w in enumerate(words):
+        if w not in _MONTHS or (w == "may" and not _near_number(words, i)):
+            continue
+        day = year = None
+        for k in (i - 1, i + 1):
+            if 0 <= k < len(words) and re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)?", words[k]):
+                day = int(re.sub(r"\D", "", words[k]))
+        for k in (i + 1, i + 2):
+            if 0 <= k < len(words) and _is_year(words[k]):
+                year = int(words[k])
+        out.append((year, _MONTHS[w], day))
+    if not out:
+        out = [(int(y), None, None) for y in re.findall(r"\b(1[5-9]\d\d|20\d\d)\b", text)]
+    return out
+
+
+def _near_number(words: list[str], i: int) -> bool:
+    return any(0 <= k < len(words) and words[k].isdigit() for k in (i - 1, i + 1))
+
+
+def _content(text: str) -> set[str]:
+    words = {w.lower() for w in re.findall(r"[\w']+", text)}
+    return {w.removesuffix("'s") for w in words if w not in _STOP}
+
+
+def _same_number(a: Number, b: Number) -> bool:
+    step = max(a.step, b.step)
+    return abs(a.value - b.value) <= step / 2 + 1e-9
+
+
+def _compatible(a: Day, b: Day) -> bool:
+    return all(x is None or y is None or x == y for x, y in zip(a, b, strict=True))
+
+
+def same_fact(a: str, b: str) -> bool:
+    """Whether short answers `a` and `b` state the same fact (see the module docstring)."""
+    da, db = dates(a), dates(b)
+    if da and db:
+        return any(_compatible(x, y) for x in da for y in db)
+    na, nb = numbers(a), numbers(b)
+    if na and nb:
+        return all(any(_same_number(x, y) for y in nb) for x in na) or all(
+            any(_same_number(x, y) for y in na) for x in nb
+        )
+    ca, cb = _content(a), _content(b)
+    if not ca or not cb:
+        return ca == cb
+    return ca <= cb or cb <= ca
