@@ -1,28 +1,20 @@
-"""Words, stems and their weights: the one place text is cut into terms.
+"""Words and stems: the one place text is cut into terms.
 
-The keyword index and the answerer both see a text through `terms()` and `term_set()`, so a
-document frequency read from the index is the frequency of the very stem the answerer looks
-up. Words are case- and accent-folded, possessives dropped, numbers written without thousands
-separators ("20,000" -> "20000"), stop words dropped and the rest Porter-stemmed. Compounds
+The keyword index, the header answers and the grounding check see a text through `terms()`
+and `term_set()`. Words are case- and accent-folded, possessives dropped, numbers written
+without thousands separators ("20,000" -> "20000"), stop words dropped and the rest
+Porter-stemmed. Compounds
 meet in every spelling: "cease-fire" also yields the catenation "ceasefire", and the keyword
 index holds it, so "ceasefire", "cease-fire" and (at query time) "cease fire" find each other.
-
-A word's weight blends a general-language prior (English word frequencies from the `wordfreq`
-package, folded to our stems and shipped as `data/stem_prior.tsv.gz`; see
-`eval/build_word_prior.py`) with the index's own document frequencies, so the weights of a
-question's words do not swing with what else happens to be indexed.
 """
 
 from __future__ import annotations
 
-import gzip
 import itertools
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 # fmt: off
@@ -36,8 +28,7 @@ STOPWORDS = frozenset([
     "your",
 ])
 # fmt: on
-"""Words that carry no content for search or answer matching ("not" is dropped here but
-noticed by the answerer, see `qa.question`)."""
+"""Words that carry no content for search or answer matching."""
 
 # fmt: off
 MONTHS = (
@@ -65,13 +56,6 @@ openers, and the words a model uses to talk about the passages themselves (see `
 _TOKEN = re.compile(r"\d+(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|[^\W_]+(?:['’]s(?![^\W_]))?")
 _HYPHENS = "-\u2010\u2011"
 _POSSESSIVE = re.compile(r"['’]s$")
-
-PRIOR_MAX = 9.0
-"""Weight of a word the prior has never seen (the rarest it knows weighs about 8)."""
-CORPUS_SHARE = 0.3
-"""The largest share of a word's weight that comes from the index's own statistics."""
-CORPUS_HALF = 2000
-"""Chunks at which the index's statistics reach half of `CORPUS_SHARE`."""
 
 
 @dataclass(frozen=True)
@@ -195,39 +179,3 @@ def adjacent_catenations(text: str) -> list[str]:
     """Catenations of adjacent content words ("cease fire" -> "ceasefir"), to try in the index."""
     toks = [t for t in tokens(text) if t.word not in STOPWORDS and not t.is_number]
     return list(dict.fromkeys(stem(a.word + b.word) for a, b in itertools.pairwise(toks)))
-
-
-@lru_cache(maxsize=1)
-def _prior() -> dict[str, float]:
-    """Stem -> Zipf frequency (log10 of uses per billion words) of English."""
-    data = resources.files("qa").joinpath("data/stem_prior.tsv.gz").read_bytes()
-    table: dict[str, float] = {}
-    for line in gzip.decompress(data).decode("utf-8").splitlines():
-        term, _, zipf = line.partition("\t")
-        table[term] = int(zipf) / 100
-    return table
-
-
-def prior_weight(term: str) -> float:
-    """How much a stem says in general English: 9 minus its Zipf frequency (1..9)."""
-    if term[:1].isdigit():
-        return 6.0  # a number names one fact: as telling as a rare word
-    zipf = _prior().get(term)
-    return PRIOR_MAX if zipf is None else max(1.0, PRIOR_MAX - zipf)
-
-
-def weights(query: list[str], doc_freqs: dict[str, int], chunks: int) -> dict[str, float]:
-    """Each query term's weight: the prior, blended with the index's IDF as the index grows.
-
-    The index's share grows with its size (`CORPUS_SHARE` at most), so a one-article corpus
-    does not make every word it lacks the heaviest of the question.
-    """
-    share = CORPUS_SHARE * chunks / (chunks + CORPUS_HALF)
-    out = {}
-    for t in query:
-        df = doc_freqs.get(t, 0)
-        # On the prior's scale: a term in every chunk weighs 1, one in no chunk PRIOR_MAX.
-        idf = math.log10((chunks + 1) / (df + 1)) if chunks else 0.0
-        corpus = min(PRIOR_MAX, 1.0 + 2.0 * idf)
-        out[t] = (1 - share) * prior_weight(t) + share * corpus
-    return out

@@ -68,6 +68,6 @@ def test_the_wheel_ships_the_models_data(tmp_path: Path) -> None:
     assert "warn" not in out.stderr.lower(), out.stderr
     (wheel,) = tmp_path.glob("qa-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    data = {"qa/data/reader.json", "qa/data/reader.npz", "qa/data/stem_prior.tsv.gz"}
+    data = {"qa/data/reader.json", "qa/data/reader.npz"}
     assert data <= names
     assert {"qa/__init__.py", "qa/evaluation/__init__.py"} <= names

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from qa.config import Settings
 from qa.store import Index
-from qa.text import prior_weight, query_terms, term_set, terms, tokens, weights
+from qa.text import query_terms, term_set, terms, tokens
 from qa.types import Chunk
 
 
@@ -34,20 +34,6 @@ def test_compounds_meet_in_every_spelling() -> None:
     # Two words stay two words, found where the sentence has both.
     assert query_terms("When was the cease fire signed?") == ["ceas", "fire", "sign"]
     assert [{"ceas", "fire"} <= words for words in sentences] == [False, True, True]
-
-
-def test_the_prior_weighs_names_and_rare_words_over_common_ones() -> None:
-    assert prior_weight("appathurai") == 9.0  # never seen in general English
-    assert prior_weight("nato") > prior_weight("countri") > prior_weight("year")
-    assert prior_weight("1994") == 6.0
-
-
-def test_weights_of_a_one_article_corpus_follow_the_prior() -> None:
-    # With 3 chunks the index's own statistics barely count: "countri", absent from the
-    # corpus, stays a common word instead of becoming the question's heaviest term.
-    w = weights(["countri", "nato", "minsk"], {"nato": 3, "minsk": 1}, chunks=3)
-    assert w["minsk"] > w["nato"] > w["countri"]
-    assert abs(w["countri"] - prior_weight("countri")) < 0.01
 
 
 def test_keyword_index_finds_a_compound_in_another_spelling(tmp_path: Path) -> None:
