@@ -11,6 +11,7 @@ its header lines, quoted like any sentence.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,12 @@ if TYPE_CHECKING:
 
 NOT_IN_CORPUS = "The corpus does not say: none of the indexed articles answers this question."
 NEAR_MISS = "The corpus does not say that. The closest it says:"
+
+
+def own_words(question: str) -> str:
+    """A follow-up without its opening conjunction: "and who co-chairs it?" -> "who co-chairs
+    it?"."""
+    return re.sub(r"^\s*(?:and|but|also|so|then)\s+", "", question, flags=re.IGNORECASE)
 
 
 def readings(reader: Reader, query: str, passages: Sequence[Passage], n: int) -> list[Reading]:
@@ -80,7 +87,10 @@ def extract(
             return Answer(
                 question, text, True, (citation,), short=short, confidence=confidence, **common
             )
-    read = readings(reader, query, passages, read_k)
+    # The reader reads the user's own question: the passages were found with the standalone
+    # query, and its added context ("Which group mediates ...? Minsk Group") would only
+    # distract the reader from what is asked now ("and who co-chairs it?").
+    read = readings(reader, own_words(question), passages, read_k)
     if not read:
         return Answer(question, NOT_IN_CORPUS, False, **common)
     scored = [_found(r, record.confidence(r.score), passages) for r in read]
@@ -88,7 +98,7 @@ def extract(
     if best.confidence < threshold:
         return _refusal(question, best, passages, record, common)
     trusted = distinct([f for f in scored if f.confidence >= threshold])
-    if as_of is not None or asks_present(query):
+    if as_of is not None or asks_present(question):
         newest = newest_first(trusted)[0]
         group = next(g for g in groups(trusted) if newest in g)
         return _agreed(question, [newest, *[f for f in group if f is not newest]], passages,
