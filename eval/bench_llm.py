@@ -1,6 +1,6 @@
 """Time SmolLM2-135M-Instruct in-process: load time, time to first token, tokens per second.
 
-Runs the real answer prompt (`qa.prompt.build_messages`, with the answer grammar) over the
+Runs the real answer prompt (`qa.answering.prompt.build_messages`, with the answer grammar) over the
 seed article's paragraphs for a few questions, through the same LangChain chat model the
 answerer uses. "cold" clears llama.cpp's prompt cache first (the whole prompt is evaluated);
 "warm" keeps it: the instructions and worked examples, shared by every question, are reused
@@ -23,10 +23,10 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before llama.cpp loads OpenMP
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from qa.answering.prompt import answer_grammar, build_messages, prompt_order
 from qa.config import Settings
-from qa.llamacpp import LlamaCppChat, load_llama
-from qa.prompt import answer_grammar, build_messages, prompt_order
-from qa.registry import get_chat_model
+from qa.models.llamacpp import LlamaCppChat, load_llama
+from qa.models.registry import get_chat_model
 from qa.types import Chunk, Passage
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,10 +29,10 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.chunking import split_sentences
-from qa.claims import missing_terms
-from qa.grounding import passage_units
-from qa.registry import get_embedder
+from qa.answering.claims import missing_terms
+from qa.answering.grounding import passage_units
+from qa.ingestion.chunking import split_sentences
+from qa.models.registry import get_embedder
 from qa.types import Chunk, Passage
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared/bench/squad-v1.1/dev-v1.1.json.zip"

@@ -23,9 +23,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from qa import answer
-from qa.claims import _claims, _holds, _numbers, _words, markers, split_answer, strip_markers
+from qa.answering.claims import (
+    _claims,
+    _holds,
+    _numbers,
+    _words,
+    markers,
+    split_answer,
+    strip_markers,
+)
 from qa.config import Settings
-from qa.ingest import ingest
+from qa.ingestion.job import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 

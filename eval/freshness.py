@@ -1,8 +1,8 @@
 """How soon every front end answers from what an ingest job changed on a shared Chroma server.
 
 Starts a real `chroma run` on a free loopback port and N front-end processes, each with an index
-folder of its own (`qa.store.open_index` against the server: its cache built, then polled every
-`QA_SYNC_S`, 2 s by default). An ingest job (`qa ingest --chroma-url`, its own folder) adds an
+folder of its own (`qa.index.store.open_index` against the server: its cache built, then polled
+every `QA_SYNC_S`, 2 s by default). An ingest job (`qa ingest --chroma-url`, its own folder) adds an
 article with a rare name; each front end reports when its keyword search (what a question reads)
 first finds it. Then the job deletes the article and each reports when it stops finding it.
 Prints the delays from the end of each ingest process and writes them as JSON.
@@ -34,7 +34,7 @@ FRONT_END = """
 import sys, time
 from pathlib import Path
 from qa.config import Settings
-from qa.store import open_index
+from qa.index.store import open_index
 url, folder, rounds = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
 index = open_index(Settings(store_dir=folder, chroma_url=url, embedder="fake:hash",
                             sync_s=float(sys.argv[4])))

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from reader_data import PART2, load
 
+from qa.answering.reader import Reader, ReaderRecord, load_reader, reader_record
 from qa.evaluation.metrics import exact_match, token_f1
-from qa.reader import Reader, ReaderRecord, load_reader, reader_record
 
 
 def read_all(reader: Reader, items: list[tuple[str, str]], batch: int = 16) -> list[tuple]:

@@ -36,8 +36,8 @@ from reader_data import (
 )
 from torch import nn
 
-from qa.embedders import bundled_model_path, has_fast_bf16
-from qa.reader import context_mask, windows
+from qa.answering.reader import context_mask, windows
+from qa.models.embedders import bundled_model_path, has_fast_bf16
 
 TARGETS = (
     "attention.self.query",
@@ -96,7 +96,7 @@ class SpanModel(nn.Module):
         return out[..., 0], out[..., 1]
 
     def adapter(self) -> dict[str, Any]:
-        """What `qa.reader.merge_adapter` reads: LoRA factors (fp16) or, fully fine-tuned,
+        """What `qa.answering.reader.merge_adapter` reads: LoRA factors (fp16) or, fully fine-tuned,
         the changed encoder weights (fp16); layer norms and the head in fp32."""
         import numpy as np
 
@@ -183,8 +183,8 @@ def order(n: int, batch: int, epoch: int, seed: int, lengths: list[int]) -> list
 def evaluate(model: SpanModel, tokenizer: Any, examples: list[Example]) -> dict[str, float]:
     """Held-out F1 of the best span of answerable examples (no-answer ignored), and the share
     of each kind decided rightly at score difference 0."""
+    from qa.answering.reader import best_spans
     from qa.evaluation.metrics import token_f1
-    from qa.reader import best_spans
 
     model.eval()
     right: dict[str, list[float]] = {}

@@ -15,11 +15,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from qa.answering.pipeline import QuestionError, answer, stream
+    from qa.answering.runnables import HybridRetriever, build_chain
     from qa.config import Settings
-    from qa.ingest import IngestBusy, ingest
-    from qa.pipeline import QuestionError, answer, stream
-    from qa.runnables import HybridRetriever, build_chain
-    from qa.store import StoreError
+    from qa.index.store import StoreError
+    from qa.ingestion.job import IngestBusy, ingest
     from qa.types import (
         Answer,
         Article,
@@ -37,18 +37,18 @@ _WHERE = {
     "Chunk": "qa.types",
     "Citation": "qa.types",
     "Filters": "qa.types",
-    "HybridRetriever": "qa.runnables",
-    "IngestBusy": "qa.ingest",
+    "HybridRetriever": "qa.answering.runnables",
+    "IngestBusy": "qa.ingestion.job",
     "IngestReport": "qa.types",
     "Passage": "qa.types",
-    "QuestionError": "qa.pipeline",
+    "QuestionError": "qa.answering.pipeline",
     "Removed": "qa.types",
     "Settings": "qa.config",
-    "StoreError": "qa.store",
-    "answer": "qa.pipeline",
-    "build_chain": "qa.runnables",
-    "ingest": "qa.ingest",
-    "stream": "qa.pipeline",
+    "StoreError": "qa.index.store",
+    "answer": "qa.answering.pipeline",
+    "build_chain": "qa.answering.runnables",
+    "ingest": "qa.ingestion.job",
+    "stream": "qa.answering.pipeline",
 }
 
 __all__ = [

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.registry import ANSWERER_FORMS, DEFAULT_EMBEDDER, GENERATIVE
+from qa.models.registry import ANSWERER_FORMS, DEFAULT_EMBEDDER, GENERATIVE
 
 FETCH_K = 40
 """Candidates per retriever unless `fetch_k` is set (or `k` is larger)."""

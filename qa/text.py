@@ -51,7 +51,8 @@ CLAIM_FREE_WORDS = frozenset([
 ])
 # fmt: on
 """Capitalised words a generated sentence may use without its passage holding them: sentence
-openers, and the words a model uses to talk about the passages themselves (see `qa.claims`)."""
+openers, and the words a model uses to talk about the passages themselves (see
+`qa.answering.claims`)."""
 
 _TOKEN = re.compile(r"\d+(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|[^\W_]+(?:['’]s(?![^\W_]))?")
 _HYPHENS = "-\u2010\u2011"

@@ -46,7 +46,7 @@ def _in_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A store holding corpus/ ingested with the real bundled embedder and a real Chroma."""
-    from qa.ingest import ingest
+    from qa.ingestion.job import ingest
 
     store = tmp_path_factory.mktemp("corpus-store")
     settings = Settings(store_dir=store)

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_loaders import make_pdf, write
 
-from qa.loaders import LoadError, display_source, find_files, load_file
+from qa.ingestion.loaders import LoadError, display_source, find_files, load_file
 from qa.types import Problem
 
 T = TypeVar("T")
@@ -65,7 +65,7 @@ def test_latin1_text_loads_with_its_letters(
 ) -> None:
     content = "Le café est très bon.\n"
     path = write(tmp_path / "fr.txt", content.encode("latin-1"))
-    with caplog.at_level(logging.WARNING, logger="qa.loaders"):
+    with caplog.at_level(logging.WARNING, logger="qa.ingestion.loaders"):
         articles, _ = load_file(path, source="fr.txt")
     assert articles[0].text == content
     assert caplog.messages == ["fr.txt: not UTF-8; decoded as cp1252"]
@@ -88,7 +88,7 @@ def test_utf8_with_bom_and_utf16(tmp_path: Path) -> None:
 
 def test_invalid_utf8_mixed_in(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     data = "naïve café ".encode() + b"\xff\xfe" + " crème brûlée.".encode()
-    with caplog.at_level(logging.WARNING, logger="qa.loaders"):
+    with caplog.at_level(logging.WARNING, logger="qa.ingestion.loaders"):
         articles, _ = load_file(write(tmp_path / "mixed.txt", data), source="mixed.txt")
     assert articles[0].text == "naïve café \ufffd\ufffd crème brûlée."
     assert caplog.messages == ["mixed.txt: 2 invalid UTF-8 byte sequence(s) shown as U+FFFD"]

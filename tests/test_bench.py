@@ -17,7 +17,7 @@ from qa import Settings
 from qa.evaluation.articles import article, file_name, project_name
 from qa.evaluation.bench import bench_settings, check_targets, chunk_counter, run_bench
 from qa.evaluation.gencorpus import generate
-from qa.parsers import parse_txt
+from qa.ingestion.parsers import parse_txt
 
 
 def test_articles_are_deterministic_and_differ() -> None:
@@ -96,9 +96,9 @@ def test_another_target_regenerates_and_drops_extra_files(tmp_path: Path) -> Non
 
 
 def test_chunk_counter_agrees_with_ingest(tmp_path: Path) -> None:
-    from qa.ingest import ingest
-    from qa.registry import get_embedder
-    from qa.store import open_index
+    from qa.index.store import open_index
+    from qa.ingestion.job import ingest
+    from qa.models.registry import get_embedder
 
     settings = Settings(store_dir=tmp_path / "store")
     counter = chunk_counter(settings, get_embedder(settings.embedder))
@@ -150,7 +150,7 @@ def test_generated_part_builds_once_and_reuses_the_cache(tmp_path: Path) -> None
 def test_against_a_server_a_new_front_end_builds_its_cache(tmp_path: Path) -> None:
     from conftest import chroma_server
 
-    from qa.store import close_indexes
+    from qa.index.store import close_indexes
 
     (tmp_path / "server").mkdir()
     with chroma_server(tmp_path / "server") as url:
@@ -193,9 +193,9 @@ def test_squad_part_times_ours_naive_and_reingest(tmp_path: Path) -> None:
 def test_keyword_search_ranks_only_chunks_with_a_selective_term(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import qa.keyword
-    from qa.ingest import ingest
-    from qa.store import open_index
+    import qa.index.keyword
+    from qa.index.store import open_index
+    from qa.ingestion.job import ingest
 
     folder = tmp_path / "articles"
     folder.mkdir()
@@ -210,7 +210,7 @@ def test_keyword_search_ranks_only_chunks_with_a_selective_term(
     hits = [cid for cid, _ in index.keyword_search("Kelvaro council", 20)]
     assert (len(hits), hits[:1]) == (13, kelvaro)
     # ...a large one (here: from one chunk on) only those holding a selective term.
-    monkeypatch.setattr(qa.keyword, "SELECTIVE_FROM", 1)
+    monkeypatch.setattr(qa.index.keyword, "SELECTIVE_FROM", 1)
     # "council" is in 12 of 13 chunks: only chunks holding "kelvaro" are ranked...
     assert [cid for cid, _ in index.keyword_search("Kelvaro council", 10)] == kelvaro
     # ...unless no term is selective: then every match is.

@@ -12,9 +12,9 @@ import pytest
 from conftest import ROOT, SEED, chroma_server, free_port
 
 from qa import Filters, Settings, answer
-from qa.ingest import ingest
-from qa.loaders import display_source
-from qa.store import StoreError, open_index
+from qa.index.store import StoreError, open_index
+from qa.ingestion.job import ingest
+from qa.ingestion.loaders import display_source
 
 pytestmark = pytest.mark.server
 
@@ -90,7 +90,7 @@ def test_publisher_filter_runs_on_the_server(served: dict[str, Any]) -> None:
     settings = served["settings"]
     index = open_index(settings)
     second = display_source(served["corpus"] / SECOND)
-    from qa.registry import get_embedder
+    from qa.models.registry import get_embedder
 
     vector = get_embedder(settings.embedder).embed([UN_QUESTION])[0]
     found = index.dense_search(vector, 10, Filters(publishers=("Baltic Wire",)))

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import chunk_article, chunk_spans, split_sentences
-from qa.embedders import HashEmbedder
-from qa.registry import get_embedder
+from qa.ingestion.chunking import chunk_article, chunk_spans, split_sentences
+from qa.models.embedders import HashEmbedder
+from qa.models.registry import get_embedder
 from qa.types import Article
 
 

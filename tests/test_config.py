@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT
 
 from qa.config import Settings
-from qa.ingest import ingest
+from qa.ingestion.job import ingest
 
 REFUSED = r"^fetch_k \(10\) must be at least k \(50\)$"
 

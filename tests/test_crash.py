@@ -30,8 +30,8 @@ from conftest import wait_until
 
 from qa import crash_points
 from qa.config import Settings
-from qa.ingest import IngestBusy, ingest
-from qa.store import Index
+from qa.index.store import Index
+from qa.ingestion.job import IngestBusy, ingest
 
 pytestmark = pytest.mark.slow
 
@@ -202,7 +202,16 @@ def run_to_completion(cwd: Path, store: Path, embedder: str) -> str:
 
 def doctor(store: Path, embedder: str) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "doctor", "--embedder", embedder, "--store", str(store)],
+        [
+            sys.executable,
+            "-m",
+            "qa.cli",
+            "doctor",
+            "--embedder",
+            embedder,
+            "--store",
+            str(store),
+        ],
         capture_output=True,
         text=True,
         timeout=600,

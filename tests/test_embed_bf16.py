@@ -9,18 +9,19 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEED
 
-from qa import answer, registry
+from qa import answer
 from qa.config import Settings
-from qa.embedders import (
+from qa.evaluation.bench import chunk_counter
+from qa.evaluation.gencorpus import generate
+from qa.index.store import open_index
+from qa.ingestion.job import ingest
+from qa.models import registry
+from qa.models.embedders import (
     BF16_SAMPLE,
     ONE_BATCH,
     SentenceTransformerEmbedder,
     has_fast_bf16,
 )
-from qa.evaluation.bench import chunk_counter
-from qa.evaluation.gencorpus import generate
-from qa.ingest import ingest
-from qa.store import open_index
 
 needs_bf16 = pytest.mark.skipif(
     not has_fast_bf16(), reason="this CPU has neither AMX nor AVX-512 BF16: ingest stays fp32"
@@ -49,8 +50,8 @@ def test_the_cpu_chooses_bf16_and_it_agrees_with_fp32() -> None:
 def test_bf16_that_strays_from_fp32_is_refused_with_a_notice(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("qa.embedders.BF16_MIN_COSINE", 1.01)  # no cosine reaches it
-    with caplog.at_level(logging.WARNING, logger="qa.embedders"):
+    monkeypatch.setattr("qa.models.embedders.BF16_MIN_COSINE", 1.01)  # no cosine reaches it
+    with caplog.at_level(logging.WARNING, logger="qa.models.embedders"):
         embedder = SentenceTransformerEmbedder()
         assert embedder.bf16 is False
     assert "bfloat16 embeddings differ from fp32 on this CPU" in caplog.text

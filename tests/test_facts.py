@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.facts import dates, numbers, same_fact
-from qa.sources import (
+from qa.answering.facts import dates, numbers, same_fact
+from qa.answering.sources import (
     Found,
     according_to,
     asks_present,

@@ -1,8 +1,8 @@
-"""The two fusions of dense and keyword rankings (`qa.retrieval.rrf`, `qa.retrieval.convex`)."""
+"""The two fusions of dense and keyword rankings (`qa.index.retrieval`: `rrf` and `convex`)."""
 
 from __future__ import annotations
 
-from qa.retrieval import RRF_K, convex, rrf
+from qa.index.retrieval import RRF_K, convex, rrf
 
 DENSE = [("a", 1.0), ("b", 0.5), ("c", 0.0)]
 KEYWORD = [("b", 4.0), ("d", 2.0)]

@@ -22,17 +22,17 @@ from conftest import ROOT, SEED, WAIT_S
 from test_grounding import MINSK, NATO, PASSAGES, WAR
 
 from qa import answer
+from qa.answering.extractive import NOT_IN_CORPUS
+from qa.answering.generative import GenerationFailed, generate, to_answer
+from qa.answering.grounding import check
+from qa.answering.prompt import answer_grammar, build_messages, prompt_order
 from qa.config import Settings
-from qa.embedders import Embedder
 from qa.evaluation.faithfulness import faithfulness
-from qa.extractive import NOT_IN_CORPUS
-from qa.generative import GenerationFailed, generate, to_answer
-from qa.grounding import check
-from qa.prompt import answer_grammar, build_messages, prompt_order
-from qa.registry import GENERATIVE_FORMS as FORMS
-from qa.registry import get_chat_model, get_embedder
-from qa.retrieval import retrieve
-from qa.store import open_index
+from qa.index.retrieval import retrieve
+from qa.index.store import open_index
+from qa.models.embedders import Embedder
+from qa.models.registry import GENERATIVE_FORMS as FORMS
+from qa.models.registry import get_chat_model, get_embedder
 from qa.types import Answer, Chunk, Passage
 
 ARTICLE = (ROOT / "corpus" / SEED).read_text(encoding="utf-8")

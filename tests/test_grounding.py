@@ -7,10 +7,17 @@ import re
 import pytest
 from conftest import ROOT, SEED
 
-from qa.claims import ABSTAIN, evidence_span, is_abstention, markers, missing_terms, split_answer
-from qa.embedders import Embedder
-from qa.grounding import MIN_SIMILARITY, check
-from qa.registry import get_embedder
+from qa.answering.claims import (
+    ABSTAIN,
+    evidence_span,
+    is_abstention,
+    markers,
+    missing_terms,
+    split_answer,
+)
+from qa.answering.grounding import MIN_SIMILARITY, check
+from qa.models.embedders import Embedder
+from qa.models.registry import get_embedder
 from qa.types import Chunk, Passage
 
 ARTICLE = (ROOT / "corpus" / SEED).read_text(encoding="utf-8")

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from test_loaders import load_one, write
 
-from qa import html_page
 from qa.config import Settings
-from qa.html_page import Page
-from qa.ingest import ingest
-from qa.loaders import LoadError, load_file
-from qa.store import open_index
+from qa.index.store import open_index
+from qa.ingestion import html_page
+from qa.ingestion.html_page import Page
+from qa.ingestion.job import ingest
+from qa.ingestion.loaders import LoadError, load_file
 
 # A page laid out in <div>s, with no <article> or <main>: metadata only in JSON-LD (two
 # authors, a later dateModified) and a canonical link.
@@ -281,14 +281,14 @@ def test_page_trafilatura_cannot_read_falls_back_to_the_whole_page(
     # A bare fragment is no HTML document to trafilatura: it returns nothing.
     fragment = '<p>The ferry to Kirra <a href="/timetable">resumes</a> on Monday.</p>'
     assert html_page.read_page(fragment, "ferry.html") == Page()
-    with caplog.at_level(logging.INFO, logger="qa.html_page"):
+    with caplog.at_level(logging.INFO, logger="qa.ingestion.html_page"):
         article = load_one(write(tmp_path / "ferry.html", fragment))
     assert (article.text, article.title) == (
         "The ferry to Kirra resumes on Monday.",
         "The ferry to Kirra resumes on Monday",
     )
     assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
-        ("qa.html_page", "INFO", "ferry.html: trafilatura cannot parse the page as HTML"),
+        ("qa.ingestion.html_page", "INFO", "ferry.html: trafilatura cannot parse the page as HTML"),
     ]
 
 
@@ -304,7 +304,9 @@ def test_trafilatura_failing_on_a_page_does_not_lose_it(
     article = load_one(write(tmp_path / "port.html", ARTICLE_PAGE))
     assert article.text.startswith("Port strike ends after dockers accept pay deal\n\nBy Samuel")
     assert "Share on Facebook" in article.text  # read whole, as before
-    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "qa.html_page"] == [
+    assert [
+        (r.levelname, r.getMessage()) for r in caplog.records if r.name == "qa.ingestion.html_page"
+    ] == [
         (
             "WARNING",
             "port.html: trafilatura failed (RecursionError: maximum recursion depth exceeded)",
@@ -349,7 +351,7 @@ def test_reading_pages_needs_no_network(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_importing_qa_does_not_import_trafilatura() -> None:
-    code = "import sys, qa, qa.cli, qa.loaders; print('trafilatura' in sys.modules)"
+    code = "import sys, qa, qa.cli.main, qa.ingestion.loaders; print('trafilatura' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

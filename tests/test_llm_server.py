@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEED, WAIT_S, free_port, running
 
+from qa.answering.generative import GenerationFailed, generate
 from qa.config import Settings
-from qa.embedders import Embedder
-from qa.generative import GenerationFailed, generate
-from qa.registry import get_chat_model, get_embedder
-from qa.retrieval import retrieve
-from qa.store import open_index
+from qa.index.retrieval import retrieve
+from qa.index.store import open_index
+from qa.models.embedders import Embedder
+from qa.models.registry import get_chat_model, get_embedder
 from qa.types import Answer
 
 UN_QUESTION = "Which UN resolutions demand withdrawal?"
@@ -45,7 +45,7 @@ def embedder() -> Embedder:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m llama_cpp.server` serving SmolLM2; yields its /v1 base URL."""
-    from qa.llamacpp import smollm2_path
+    from qa.models.llamacpp import smollm2_path
 
     port = free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
@@ -151,7 +151,7 @@ def test_an_ollama_that_is_down_falls_back_and_names_its_url(corpus_settings: Se
 
 
 def test_a_missing_model_file_is_named(tmp_path: Path) -> None:
-    from qa.registry import get_chat_model
+    from qa.models.registry import get_chat_model
 
     with pytest.raises(ValueError, match=r"not a \.gguf file"):
         get_chat_model(f"llamacpp:{tmp_path / 'absent.gguf'}", Settings())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.loaders import (
+from qa.ingestion.loaders import (
     SUPPORTED_SUFFIXES,
     LoadError,
     display_source,

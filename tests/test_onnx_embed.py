@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.onnx_embed import OnnxEmbedder, bundled_model_dir
+from qa.models.onnx_embed import OnnxEmbedder, bundled_model_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "000_597cfd3371608b94.txt"

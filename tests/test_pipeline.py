@@ -13,12 +13,12 @@ import pytest
 from conftest import ROOT, SEED
 
 from qa import Filters, Settings, answer, build_chain
-from qa.chunking import article_key, signature
-from qa.ingest import ingest
-from qa.loaders import load_file
-from qa.pipeline import QuestionError
-from qa.runnables import HybridRetriever
-from qa.store import StoreError, open_index
+from qa.answering.pipeline import QuestionError
+from qa.answering.runnables import HybridRetriever
+from qa.index.store import StoreError, open_index
+from qa.ingestion.chunking import article_key, signature
+from qa.ingestion.job import ingest
+from qa.ingestion.loaders import load_file
 
 UN_QUESTION = "Which UN resolutions demand withdrawal?"
 SEED_SOURCE = f"corpus/{SEED}"
@@ -169,15 +169,18 @@ def test_cli_json_output(corpus_settings: Settings) -> None:
 
 
 def test_help_does_not_import_torch() -> None:
-    code = "import sys; from qa.cli import main; assert 'torch' not in sys.modules; print('ok')"
+    code = (
+        "import sys; from qa.cli.main import main; assert 'torch' not in sys.modules; print('ok')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "ok", out.stderr
 
 
 def test_extractive_answering_does_not_import_langchain() -> None:
-    # LangChain costs ~0.85 s of a cold `qa ask`; only qa.runnables and generation need it.
+    # LangChain costs ~0.85 s of a cold `qa ask`; only qa.answering.runnables and generation
+    # need it.
     code = (
-        "import sys; import qa.pipeline, qa.cli; "
+        "import sys; import qa.answering.pipeline, qa.cli.main; "
         "print(sorted(m for m in sys.modules if m.startswith('langchain')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

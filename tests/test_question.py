@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.question import analyse, kind_of
+from qa.answering.question import analyse, kind_of
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEED
 
-from qa.reader import MAX_TOKENS, Reader, load_reader, reader_record, windows
+from qa.answering.reader import MAX_TOKENS, Reader, load_reader, reader_record, windows
 
 ARTICLE = (ROOT / "corpus" / SEED).read_text(encoding="utf-8")
 CO_CHAIRS = (

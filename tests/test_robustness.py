@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEED
 
-from qa import disk
+from qa.answering.pipeline import QuestionError, answer, stream
 from qa.config import Settings
-from qa.ingest import ingest
-from qa.pipeline import QuestionError, answer, stream
-from qa.store import Index
+from qa.index import disk
+from qa.index.store import Index
+from qa.ingestion.job import ingest
 from qa.types import Answer, Problem
 
 FAKE = "fake:hash"
@@ -336,9 +336,9 @@ def test_a_file_that_turns_bad_keeps_its_indexed_article(
 PRIVILEGE_DROP = """
 import os, sys, tempfile
 from pathlib import Path
-import qa.cli
+import qa.cli.main
 from qa.config import Settings
-from qa.ingest import ingest
+from qa.ingestion.job import ingest
 # Warm up as root first: modules load lazily, and the Python install may sit under /root,
 # which `nobody` cannot enter.
 with tempfile.TemporaryDirectory() as warm:
@@ -348,7 +348,7 @@ os.setgroups([])
 os.setgid(65534)
 os.setuid(65534)
 sys.argv = ["qa", *sys.argv[1:]]
-qa.cli.main()
+qa.cli.main.main()
 """
 
 

@@ -31,9 +31,9 @@ from conftest import chroma_server
 from test_crash import kill_point, make_archive, mutate
 
 from qa.config import Settings
-from qa.manifest import BUCKETS
-from qa.store import Index, close_indexes
-from qa.sync import named_chunks
+from qa.index.manifest import BUCKETS
+from qa.index.store import Index, close_indexes
+from qa.index.sync import named_chunks
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 

@@ -28,9 +28,9 @@ from conftest import ROOT, SEED, WAIT_S, chroma_server, free_port, wait_until
 
 from qa import Settings, answer
 from qa.errors import IngestBusy, StoreError
-from qa.ingest import ingest
-from qa.registry import get_embedder
-from qa.store import Index, close_indexes, open_index
+from qa.index.store import Index, close_indexes, open_index
+from qa.ingestion.job import ingest
+from qa.models.registry import get_embedder
 
 pytestmark = pytest.mark.server
 

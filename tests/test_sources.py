@@ -10,13 +10,12 @@ were displaced"), an invented later article (20 November 2020) updating that fig
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from conftest import ROOT, SEED
 
 from qa import Settings, answer
-from qa.ingest import ingest
+from qa.ingestion.job import ingest
 from qa.types import Side
 
 NEWS = ROOT / "tests" / "news"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qa.config import Settings
-from qa.store import Index
+from qa.index.store import Index
 from qa.text import query_terms, term_set, terms, tokens
 from qa.types import Chunk
 

@@ -249,7 +249,7 @@ def test_a_question_sent_before_the_answer_is_done_waits_and_is_answered_next(
 
 
 def test_unanswerable_question_says_so_plainly(page: Page, tmp_path: Path) -> None:
-    from qa.extractive import NOT_IN_CORPUS
+    from qa.answering.extractive import NOT_IN_CORPUS
 
     answer = ask(page, "What was the voter turnout in those elections?")
     expect(answer).to_have_class("qa-answer qa-abstain")

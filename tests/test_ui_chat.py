@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import WAIT_S
 
-from qa import ui_html as fmt
 from qa.config import Settings
-from qa.registry import FAKE
-from qa.store import open_index
-from qa.ui_chat import Chat, Question, answer_waiting, clear, messages, take, warm_up
+from qa.index.store import open_index
+from qa.models.registry import FAKE
+from qa.ui import html as fmt
+from qa.ui.chat import Chat, Question, answer_waiting, clear, messages, take, warm_up
 
 MODES = ["extractive"]
 FIRST = "Which group mediates the conflict?"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from qa import ui_html as fmt
 from qa.types import Answer, Citation, IngestReport, Problem, Removed
-from qa.ui_library import MAX_NAME_CHARS, safe_filename
+from qa.ui import html as fmt
+from qa.ui.library import MAX_NAME_CHARS, safe_filename
 
 ARTICLE = (
     "The UN Security Council adopted four resolutions (822, 853, 874 and 884) that demand "

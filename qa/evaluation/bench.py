@@ -37,8 +37,8 @@ from qa.types import Progress
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from qa.embedders import Embedder
     from qa.evaluation.gencorpus import GeneratedCorpus
+    from qa.models.embedders import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def run_bench(
         questions: how many planted questions to time and score.
         seed: the generator's and the question sample's seed.
     """
-    from qa.registry import embedder_for
+    from qa.models.registry import embedder_for
 
     if chunks < 0 or questions < 1:
         raise ValueError(f"chunks must be >= 0 and questions >= 1, got {chunks}, {questions}")
@@ -126,7 +126,7 @@ def bench_settings(cache_dir: Path, settings: Settings) -> Settings:
 def squad_ingest(squad_zip: Path, settings: Settings, progress: Progress | None) -> dict[str, Any]:
     """`ingest_s`, `reingest_s` and `naive_ingest_s` on SQuAD's 48 articles."""
     from qa.evaluation.squad import load_squad, run_naive, sample_cases, write_articles
-    from qa.ingest import ingest
+    from qa.ingestion.job import ingest
 
     articles = load_squad(squad_zip)
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
@@ -152,8 +152,8 @@ def squad_ingest(squad_zip: Path, settings: Settings, progress: Progress | None)
 
 def chunk_counter(settings: Settings, embedder: Embedder) -> Callable[[str], int]:
     """How many chunks ingest makes of a `.txt` article's text (the same chunker and tokens)."""
-    from qa.chunking import chunk_spans
-    from qa.parsers import parse_txt
+    from qa.ingestion.chunking import chunk_spans
+    from qa.ingestion.parsers import parse_txt
 
     def count(text: str) -> int:
         article = parse_txt(text, "generated")
@@ -204,9 +204,9 @@ def generated(
     """Build (or resume, or reuse) the generated corpus's index, then time queries on it."""
     import random
 
-    from qa.ingest import ingest
-    from qa.registry import embedder_for
-    from qa.store import open_index
+    from qa.index.store import open_index
+    from qa.ingestion.job import ingest
+    from qa.models.registry import embedder_for
 
     embedder = embedder_for(store)
     corpus = generated_corpus(chunks, cache_dir, store, embedder, seed=seed, progress=progress)

@@ -7,8 +7,8 @@ An eval case may name the answers its articles give when they disagree (`"confli
 
 from __future__ import annotations
 
+from qa.answering.facts import same_fact
 from qa.evaluation.dataset import Case
-from qa.facts import same_fact
 from qa.types import Answer
 
 

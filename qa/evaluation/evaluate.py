@@ -1,7 +1,7 @@
 """Evaluation: run a dataset of questions through `answer()` and score every case.
 
 A dataset is a JSON Lines file of cases (`qa.evaluation.dataset`, re-exported here);
-`evaluate()` asks each question exactly as a user would, through `qa.pipeline.answer`, and
+`evaluate()` asks each question exactly as a user would, through `qa.answering.pipeline.answer`, and
 scores retrieval (is the evidence in the retrieved passages), the answer (exact match, token
 F1, containment of a reference), citations, abstention and latency. `qa.evaluation.report`
 turns the result into tables, files and a chart; `qa.evaluation.squad` runs the same scoring
@@ -263,7 +263,7 @@ def evaluate(
     progress: Progress | None = None,
     warmup: bool = True,
 ) -> EvalReport:
-    """Ask every case's question through `qa.pipeline.answer` and score the answers.
+    """Ask every case's question through `qa.answering.pipeline.answer` and score the answers.
 
     Args:
         cases: the dataset, e.g. from `load_dataset`.
@@ -274,9 +274,9 @@ def evaluate(
         warmup: ask the first question once, untimed, so model loading does not count as
             the latency of the first case.
     """
+    from qa.answering.pipeline import answer  # late: it loads the retrieval and embedding stack
     from qa.evaluation.faithfulness import Faithfulness, faithfulness
-    from qa.pipeline import answer  # late: it loads the retrieval and embedding stack
-    from qa.registry import embedder_for
+    from qa.models.registry import embedder_for
 
     # Extractive answers quote their passages verbatim: faithful by construction.
     generative = settings.answerer != "extractive"

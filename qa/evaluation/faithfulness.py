@@ -1,7 +1,7 @@
 """Faithfulness: the share of an answer's sentences that their citations support.
 
 An evaluation metric (`qa.evaluation.evaluate` reports it for generative answerers): it
-re-runs the grounding check of `qa.grounding` over an Answer as shown to the user.
+re-runs the grounding check of `qa.answering.grounding` over an Answer as shown to the user.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qa.claims import UNSUPPORTED_MARK, split_answer
-from qa.grounding import check
+from qa.answering.claims import UNSUPPORTED_MARK, split_answer
+from qa.answering.grounding import check
 from qa.types import Answer, Chunk, Passage
 
 if TYPE_CHECKING:
-    from qa.embedders import Embedder
+    from qa.models.embedders import Embedder
 
 
 @dataclass(frozen=True)

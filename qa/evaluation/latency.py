@@ -24,10 +24,10 @@ from qa.offline import variables
 
 def query_figures(settings: Settings, cases: Sequence[Case]) -> dict[str, Any]:
     """Latency, hit@5 and peak memory of answering `cases`; run it in a fresh process."""
-    from qa.pipeline import answer
-    from qa.registry import embedder_for
-    from qa.retrieval import retrieve
-    from qa.store import open_index
+    from qa.answering.pipeline import answer
+    from qa.index.retrieval import retrieve
+    from qa.index.store import open_index
+    from qa.models.registry import embedder_for
 
     settings = settings.replace(k=max(settings.k, 5), fetch_k=max(settings.fetch_k, 5))
     index = open_index(settings)
@@ -62,7 +62,7 @@ def query_figures(settings: Settings, cases: Sequence[Case]) -> dict[str, Any]:
 def cache_figures(settings: Settings, cases: Sequence[Case]) -> dict[str, Any]:
     """A new front end: its cache built from the server, then `cases` answered; run it in a
     fresh process (the peak RSS is the whole process's)."""
-    from qa.store import close_indexes, open_index
+    from qa.index.store import close_indexes, open_index
 
     with tempfile.TemporaryDirectory(prefix="qa-front-end-") as tmp:
         fresh = settings.replace(store_dir=Path(tmp))

@@ -110,7 +110,7 @@ def load_squad(zip_path: Path | str) -> list[SquadArticle]:
 
 def unread(articles: Sequence[SquadArticle], settings: Settings) -> list[SquadArticle]:
     """The articles the reader was not trained on (their questions are fair to ask)."""
-    from qa.reader import reader_record
+    from qa.answering.reader import reader_record
 
     trained = reader_record(settings.reader_model).articles
     return [a for a in articles if a.title not in trained]
@@ -151,7 +151,7 @@ def run_naive(
     from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from qa.embedders import bundled_model_path
+    from qa.models.embedders import bundled_model_path
     from qa.offline import offline_env
 
     offline_env()
@@ -226,8 +226,8 @@ def run_squad(
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     # Late: the ingest stack loads torch and Chroma.
-    from qa.ingest import ingest
-    from qa.registry import embedder_for
+    from qa.ingestion.job import ingest
+    from qa.models.registry import embedder_for
 
     articles = load_squad(zip_path)[:max_articles]
     base = settings or Settings()

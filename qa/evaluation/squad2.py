@@ -109,7 +109,7 @@ def run_squad2(
         questions_from: ask only about these articles (file names or titles), all indexed.
         progress: called with (done, total, message).
     """
-    from qa.ingest import ingest  # late: the ingest stack loads torch and Chroma
+    from qa.ingestion.job import ingest  # late: the ingest stack loads torch and Chroma
 
     articles = load_squad(path)
     wanted = {w.replace(" ", "_") for w in questions_from}
@@ -125,7 +125,7 @@ def run_squad2(
         cases = random.Random(seed).sample(cases, limit)
     threshold = settings.abstain_below
     if threshold is None:
-        from qa.reader import reader_record
+        from qa.answering.reader import reader_record
 
         threshold = reader_record(settings.reader_model).threshold
     with tempfile.TemporaryDirectory(prefix="qa-squad2-") as tmp:

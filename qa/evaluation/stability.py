@@ -70,7 +70,7 @@ def run_with_distractors(
 ) -> EvalReport:
     """The report with distractors indexed, its `extra["stability"]` comparing it to the
     corpus alone (in a temporary store; `settings.store_dir` is not touched)."""
-    from qa.ingest import ingest  # late: the ingest stack loads torch and Chroma
+    from qa.ingestion.job import ingest  # late: the ingest stack loads torch and Chroma
 
     with tempfile.TemporaryDirectory(prefix="qa-distractors-") as tmp:
         work = Path(tmp)
