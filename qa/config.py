@@ -13,7 +13,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.models.registry import ANSWERER_FORMS, DEFAULT_EMBEDDER, GENERATIVE
+# The names the model settings take; `qa.models.registry` maps each to its implementation.
+ST_MINILM = "sentence-transformers:all-MiniLM-L6-v2"
+ONNX_MINILM = "onnx-int8:all-MiniLM-L6-v2"
+FAKE = "fake:hash"
+DEFAULT_EMBEDDER = ST_MINILM
+
+ANSWERERS = ("extractive", "llamacpp:smollm2")
+"""Answerers named in full (the UI offers these)."""
+ANSWERER_FORMS = (*ANSWERERS, "llamacpp:/path/to/model.gguf", "openai:<model>", "ollama:<model>")
+"""Every form `Settings.answerer` takes: the full names, and forms to complete with a GGUF file
+or a model name."""
+GENERATIVE_FORMS = ANSWERER_FORMS[1:]
+"""The generative answerers' forms, the names `get_chat_model` accepts (see
+`qa.models.chat_models`)."""
+GENERATIVE = tuple(dict.fromkeys(form.partition(":")[0] for form in GENERATIVE_FORMS))
+"""Providers of generative answerers: llamacpp, openai, ollama."""
 
 FETCH_K = 40
 """Candidates per retriever unless `fetch_k` is set (or `k` is larger)."""

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
+from qa.errors import missing
 from qa.models.llamacpp import N_CTX, SEED, LlamaCppChat, llamacpp_chat, smollm2_path
-from qa.models.registry import missing
 
 if TYPE_CHECKING:
     from qa.config import Settings

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from qa.models.registry import FAKE, ST_MINILM
+from qa.config import FAKE, ST_MINILM
 from qa.offline import offline_env
 
 if TYPE_CHECKING:

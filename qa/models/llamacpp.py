@@ -20,7 +20,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from qa.models.registry import INSTALL, missing
+from qa.errors import INSTALL, missing
 from qa.offline import offline_env
 
 if TYPE_CHECKING:

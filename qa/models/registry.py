@@ -16,6 +16,17 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qa.config import (
+    ANSWERER_FORMS,
+    ANSWERERS,
+    DEFAULT_EMBEDDER,
+    FAKE,
+    GENERATIVE,
+    GENERATIVE_FORMS,
+    ONNX_MINILM,
+    ST_MINILM,
+)
+
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
 
@@ -24,37 +35,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ST_MINILM = "sentence-transformers:all-MiniLM-L6-v2"
-ONNX_MINILM = "onnx-int8:all-MiniLM-L6-v2"
-FAKE = "fake:hash"
+__all__ = [
+    "ANSWERERS",
+    "ANSWERER_FORMS",
+    "DEFAULT_EMBEDDER",
+    "EMBEDDERS",
+    "FAKE",
+    "GENERATIVE",
+    "GENERATIVE_FORMS",
+    "ONNX_MINILM",
+    "ST_MINILM",
+    "embedder_for",
+    "get_chat_model",
+    "get_embedder",
+]
+
 EMBEDDERS = (ST_MINILM, ONNX_MINILM, FAKE)
-DEFAULT_EMBEDDER = ST_MINILM
-
-ANSWERERS = ("extractive", "llamacpp:smollm2")
-"""Answerers named in full (the UI offers these)."""
-ANSWERER_FORMS = (*ANSWERERS, "llamacpp:/path/to/model.gguf", "openai:<model>", "ollama:<model>")
-"""Every form `Settings.answerer` takes: the full names, and forms to complete with a GGUF file
-or a model name."""
-GENERATIVE_FORMS = ANSWERER_FORMS[1:]
-"""The generative answerers' forms, the names `get_chat_model` accepts (see
-`qa.models.chat_models`)."""
-GENERATIVE = tuple(dict.fromkeys(form.partition(":")[0] for form in GENERATIVE_FORMS))
-"""Providers of generative answerers: llamacpp, openai, ollama."""
-
-INSTALL = {
-    "llamacpp": "pip install 'qa[llm]'",
-    "openai": "pip install 'qa[openai]'",
-    "ollama": "pip install 'qa[ollama]'",
-}
-"""How to install each generative provider's optional package."""
-
-
-def missing(provider: str, package: str, error: ImportError) -> RuntimeError:
-    """The error for a provider whose optional `package` is not installed."""
-    return RuntimeError(
-        f"the {provider}: answerer needs {package}, which is not installed: "
-        f"{INSTALL[provider]} ({error})"
-    )
 
 
 def _load_embedder(name: str, cache_dir: Path) -> Embedder:
