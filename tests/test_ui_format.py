@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from qa.types import Answer, Citation, IngestReport, Problem, Removed
+from qa.ui import forms
 from qa.ui import html as fmt
 from qa.ui.library import MAX_NAME_CHARS, safe_filename
 
@@ -228,13 +229,13 @@ def test_sources_panel_latest_open_earlier_collapsed() -> None:
     ("value", "expected"), [("", None), ("  ", None), (None, None), (" 2020-04-01 ", "2020-04-01")]
 )
 def test_parse_date_accepts(value: str | None, expected: str | None) -> None:
-    assert fmt.parse_date(value, "Date from") == expected
+    assert forms.parse_date(value, "Date from") == expected
 
 
 @pytest.mark.parametrize("value", ["2020-13-01", "2020-02-30", "April 1", "2020-4-1", "20200401"])
 def test_parse_date_rejects_with_the_value_and_the_format(value: str) -> None:
     with pytest.raises(ValueError) as e:
-        fmt.parse_date(value, "Date to")
+        forms.parse_date(value, "Date to")
     assert str(e.value) == (
         f"Date to {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2020-04-01, "
         "or leave it empty"
@@ -242,9 +243,9 @@ def test_parse_date_rejects_with_the_value_and_the_format(value: str) -> None:
 
 
 def test_date_range_in_order() -> None:
-    assert fmt.parse_date_range("2020-01-01", "") == ("2020-01-01", None)
+    assert forms.parse_date_range("2020-01-01", "") == ("2020-01-01", None)
     with pytest.raises(ValueError, match=r"^Date from \(2021-01-01\) is after date to"):
-        fmt.parse_date_range("2021-01-01", "2020-01-01")
+        forms.parse_date_range("2021-01-01", "2020-01-01")
 
 
 @pytest.mark.parametrize(
@@ -280,7 +281,7 @@ def test_ingest_report_lists_every_failure_as_file_and_reason() -> None:
         duplicates=[Problem("uploads/copy.txt", "same text as corpus/a.txt")],
     )
     rejected = [Problem("tool.exe", "unsupported type '.exe'")]
-    html = fmt.format_ingest_report(report, rejected)
+    html = forms.format_ingest_report(report, rejected)
     assert html == (
         '<div class="qa-report qa-partial"><div class="qa-summary">'
         f"{fmt.escape(report.summary())}; 1 refused before ingest (type or size)</div>"
@@ -295,7 +296,7 @@ def test_ingest_report_lists_every_failure_as_file_and_reason() -> None:
 
 def test_messages_are_escaped() -> None:
     assert fmt.format_error("bad <x>") == '<div class="qa-answer qa-error">bad &lt;x&gt;</div>'
-    assert fmt.format_message("3 <articles>", "info") == (
+    assert forms.format_message("3 <articles>", "info") == (
         '<div class="qa-message qa-info">3 &lt;articles&gt;</div>'
     )
     assert fmt.format_question("<b>hi</b>") == (

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from qa.cli.bench import bench
 from qa.cli.common import (
     EXIT_PARTIAL,
     answer_options,
@@ -24,7 +25,7 @@ from qa.cli.common import (
     read_history,
     store_options,
 )
-from qa.cli.evaluate import bench, eval_command
+from qa.cli.evaluate import eval_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

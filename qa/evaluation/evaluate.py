@@ -22,13 +22,13 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.config import Settings
 from qa.evaluation import metrics
 from qa.evaluation.conflicts import conflict_scores
 from qa.evaluation.dataset import Case, load_dataset, parse_case
+from qa.evaluation.hits import relevant, source_hits
 from qa.types import Answer, Progress
 
 if TYPE_CHECKING:
@@ -142,32 +142,6 @@ class EvalReport:
         return cls(**{**data, "cases": cases})
 
 
-def source_hits(case: Case, sources: Sequence[str], texts: Sequence[str]) -> list[bool]:
-    """For each passage: is it from the case's article (by file name) and holding a reference?"""
-    refs = [" ".join(r.split()) for r in case.answers if r.strip()]
-    return [
-        Path(source).name == case.source and any(r in " ".join(text.split()) for r in refs)
-        for source, text in zip(sources, texts, strict=True)
-    ]
-
-
-def _relevant(case: Case, answer: Answer) -> list[bool] | None:
-    """Which retrieved passages count as hits, or None when the case has no target.
-
-    Header facts (kind "header": author, outlet, date) stand before the body, in no passage,
-    so retrieval is not scored for them; their citation is.
-    """
-    if case.kind == "header":
-        return None
-    if case.source:
-        return source_hits(
-            case, [p.chunk.source for p in answer.passages], [p.chunk.text for p in answer.passages]
-        )
-    if case.evidence.strip():
-        return metrics.relevant_flags([p.chunk.text for p in answer.passages], case.evidence)
-    return None
-
-
 def score_case(
     case: Case, answer: Answer, latency_ms: float, faithful: Faithfulness | None = None
 ) -> CaseResult:
@@ -176,11 +150,11 @@ def score_case(
     if faithful is not None and answer.answered:
         scores["faithfulness_before"] = faithful.before
         scores["faithfulness_after"] = faithful.after
-    relevant = _relevant(case, answer) if case.answerable else None
-    if relevant is not None:
-        scores["hit@1"] = metrics.hit_at_k_flags(relevant, 1)
-        scores["hit@5"] = metrics.hit_at_k_flags(relevant, 5)
-        scores["mrr@10"] = metrics.reciprocal_rank_flags(relevant, 10)
+    hits = relevant(case, answer) if case.answerable else None
+    if hits is not None:
+        scores["hit@1"] = metrics.hit_at_k_flags(hits, 1)
+        scores["hit@5"] = metrics.hit_at_k_flags(hits, 5)
+        scores["mrr@10"] = metrics.reciprocal_rank_flags(hits, 10)
     if case.answerable:
         # An abstention is scored as an empty answer: it should have answered.
         # Scored without its "According to <outlet> on <date>: " (the quote is the answer).

@@ -32,7 +32,8 @@ from pathlib import Path
 from qa.config import Settings
 from qa.evaluation import metrics
 from qa.evaluation.dataset import Case
-from qa.evaluation.evaluate import EvalReport, evaluate, source_hits
+from qa.evaluation.evaluate import EvalReport, evaluate
+from qa.evaluation.hits import source_hits
 from qa.types import Progress
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from typing import Any
 
 import gradio as gr
 
-from qa.config import Settings
-from qa.models.registry import ANSWERERS
+from qa.config import ANSWERERS, Settings
 from qa.ui import chat as ui_chat
+from qa.ui import forms
 from qa.ui import html as fmt
 from qa.ui.library import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, library, upload
 
@@ -192,9 +192,9 @@ def build_app(settings: Settings, *, upload_dir: Path | None = None) -> gr.Block
 
         def on_dates(d_from: str, d_to: str) -> str:
             try:
-                fmt.parse_date_range(d_from, d_to)
+                forms.parse_date_range(d_from, d_to)
             except ValueError as e:
-                return fmt.format_message(str(e), "error")
+                return forms.format_message(str(e), "error")
             return ""
 
         def on_example(

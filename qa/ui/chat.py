@@ -21,6 +21,7 @@ from qa.answering.pipeline import answer, stream
 from qa.config import Settings
 from qa.index.store import open_index
 from qa.types import Answer, Filters
+from qa.ui import forms
 from qa.ui import html as fmt
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ def answer_one(
 ) -> Iterator[str | Turn]:
     """Answer one question: the text streamed so far as it grows, then its `Turn`."""
     try:
-        start, end = fmt.parse_date_range(question.date_from, question.date_to)
+        start, end = forms.parse_date_range(question.date_from, question.date_to)
         if question.mode not in modes:
             raise ValueError(
                 f"unknown answering mode {question.mode!r}; choose one of {', '.join(modes)}"

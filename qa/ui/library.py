@@ -22,6 +22,7 @@ from qa.index.store import open_index
 from qa.ingestion.job import IngestBusy, ingest
 from qa.ingestion.loaders import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES
 from qa.types import IngestReport, Problem
+from qa.ui import forms
 from qa.ui import html as fmt
 
 log = logging.getLogger(__name__)
@@ -65,14 +66,14 @@ def library(settings: Settings) -> tuple[list[list[Any]], list[str], str]:
         publishers = index.publishers()
     except Exception as e:  # shown in the Library tab instead of a trace
         log.exception("reading the index failed")
-        return [], [], fmt.format_message(f"Cannot read the index: {e}", "error")
+        return [], [], forms.format_message(f"Cannot read the index: {e}", "error")
     rows = [
         [a.title, a.date or "", a.publisher or "", a.chunks, fmt.display_file(a.source)]
         for a in articles
     ]
     chunks = sum(a.chunks for a in articles)
     note = f"{len(articles)} articles, {chunks} passages indexed."
-    return rows, publishers, fmt.format_message(note)
+    return rows, publishers, forms.format_message(note)
 
 
 def store_uploads(
@@ -144,7 +145,7 @@ def upload(
     progress(0.0, desc="Copying files")
     stored, written, rejected = store_uploads(paths, upload_dir)
     if not stored:
-        return fmt.format_rejected(rejected)
+        return forms.format_rejected(rejected)
 
     def report_progress(done: int, total: int, message: str) -> None:
         progress((done, total) if total else 0.0, desc=message)
@@ -153,15 +154,15 @@ def upload(
         report: IngestReport = ingest(stored, settings, report_progress)
     except IngestBusy as e:
         _remove(written)
-        return fmt.format_message(f"Not ingested: {e}", "error")
+        return forms.format_message(f"Not ingested: {e}", "error")
     except Exception as e:  # shown to the user; the index is left as is
         log.exception("ingesting uploads failed")
         _remove(written)
-        return fmt.format_message(f"Not ingested: {e}", "error")
+        return forms.format_message(f"Not ingested: {e}", "error")
     # A file that failed or duplicates an indexed article is not kept in the uploads folder.
     unused = {Path(p.source).name for p in (*report.failed, *report.duplicates)}
     _remove([p for p in written if p.name in unused])
-    return fmt.format_ingest_report(report, rejected)
+    return forms.format_ingest_report(report, rejected)
 
 
 def _remove(paths: Sequence[Path]) -> None:
