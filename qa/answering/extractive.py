@@ -25,7 +25,10 @@ from qa.answering.sources import (
     disagreeing,
     distinct,
     groups,
+    mentioned,
+    names,
     newest_first,
+    on_subject,
     side_label,
     spoken_date,
 )
@@ -69,11 +72,15 @@ def extract(
     threshold: float | None = None,
     read_k: int = 5,
     as_of: str | None = None,
+    subject: str = "",
 ) -> Answer:
     """The extractive Answer to `question` from `passages` (searched as `query`).
 
     `as_of` (YYYY-MM-DD): the passages are from articles published up to then; the answer
     comes from the newest of them that answers, as for a question about the present.
+    `subject`: the text whose names say what the question is about (for a follow-up, the
+    conversation's questions; default `question`): spans of passages that do not mention
+    them are not sides of a disagreement, nor support.
     """
     threshold = record.threshold if threshold is None else threshold
     common: dict[str, Any] = {"query": query, "passages": tuple(passages)}
@@ -93,11 +100,13 @@ def extract(
     read = readings(reader, own_words(question), passages, read_k)
     if not read:
         return Answer(question, NOT_IN_CORPUS, False, **common)
-    scored = [_found(r, record.confidence(r.score), passages) for r in read]
+    asked_names = names(subject or question)
+    scored = [_found(r, record.confidence(r.score), passages, asked_names) for r in read]
     best = max(scored, key=lambda f: (f.confidence, -f.passage))
     if best.confidence < threshold:
         return _refusal(question, best, passages, record, common)
-    trusted = distinct([f for f in scored if f.confidence >= threshold])
+    # Spans the reader trusts in passages about the same subject as the best one.
+    trusted = on_subject(distinct([f for f in scored if f.confidence >= threshold]), best)
     if as_of is not None or asks_present(question):
         newest = newest_first(trusted)[0]
         group = next(g for g in groups(trusted) if newest in g)
@@ -109,12 +118,17 @@ def extract(
     return _agreed(question, groups(trusted)[0], passages, common)
 
 
-def _found(reading: Reading, confidence: float, passages: Sequence[Passage]) -> Found:
+def _found(
+    reading: Reading, confidence: float, passages: Sequence[Passage], asked: frozenset[str]
+) -> Found:
     p = passages[reading.passage]
     start, end = quote_span(p, reading.start, reading.end)
     c = p.chunk
     short = c.text[reading.start : reading.end].strip(" ,.;:")
-    return Found(reading.passage, start, end, short, confidence, c.source, c.date, c.publisher)
+    mentions = mentioned(asked, f"{c.title} {c.text}")
+    return Found(
+        reading.passage, start, end, short, confidence, c.source, c.date, c.publisher, mentions
+    )
 
 
 def _cite(n: int, f: Found, passages: Sequence[Passage]) -> Citation:

@@ -121,6 +121,7 @@ def stream(
         settings.abstain_below,
         settings.read_k,
         as_of,
+        subject=f"{history[-1][0]} {question}" if query != question else question,
     )
     final: Answer | None = None
     notice = ""

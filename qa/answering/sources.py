@@ -39,6 +39,28 @@ class Found:
     source: str
     date: str | None
     publisher: str | None
+    mentions: frozenset[str] = frozenset()
+    """The question's names that its passage mentions (see `names`)."""
+
+
+_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][\w'’-]*[\w]")
+
+
+def names(question: str) -> frozenset[str]:
+    """The question's capitalised words after its first word, lower-cased ("Kelvaro")."""
+    return frozenset(m.group().lower() for m in _NAME.finditer(question.strip()))
+
+
+def mentioned(asked: frozenset[str], text: str) -> frozenset[str]:
+    """Those of the question's names that `text` holds."""
+    lower = text.lower()
+    return frozenset(n for n in asked if n in lower)
+
+
+def on_subject(found: Sequence[Found], lead: Found) -> list[Found]:
+    """The spans whose passages mention every name of the question that `lead`'s does: the
+    same event, not another one the reader also found an answer in."""
+    return [f for f in found if f.mentions >= lead.mentions]
 
 
 def asks_present(question: str) -> bool:
