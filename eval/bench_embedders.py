@@ -46,7 +46,8 @@ Embed = Callable[[list[str]], np.ndarray]
 
 def onnx_embed() -> ModuleType:
     # Loaded by path, not `import qa`: the optimum venv has no langchain/chroma for qa/__init__.
-    spec = importlib.util.spec_from_file_location("onnx_embed", ROOT / "qa" / "models" / "onnx_embed.py")
+    path = ROOT / "qa" / "models" / "onnx_embed.py"
+    spec = importlib.util.spec_from_file_location("onnx_embed", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from reader_data import PART2, ROOT, data_hash, load
 
+from qa.evaluation.metrics import answer_contains
+
 RECORD = ROOT / "qa" / "data" / "reader.json"
 FOLDS = 5
 NEAR_MISS_LOGITS = 2.0
@@ -36,12 +38,20 @@ def logit(p: float) -> float:
 def cases(report: Path, record: dict) -> list[dict]:
     """Each question: its article, whether answerable, right at threshold 0, and its score."""
     article = {q["id"]: a["title"] for a in load(PART2) for p in a["paragraphs"] for q in p["qas"]}
+    refs = {
+        q["id"]: [a["text"] for a in q["answers"]]
+        for a in load(PART2)
+        for p in a["paragraphs"]
+        for q in p["qas"]
+    }
     scale, shift = record.get("scale", 1.0), record.get("shift", 0.0)
     out = []
     for c in json.loads(report.read_text())["cases"]:
         conf = c["confidence"]
         score = (logit(conf) - shift) / scale if conf > 0 else -1e9
-        right = c["answerable"] and c["scores"].get("answerable_right", 0.0) > 0
+        # Right: the best span's sentence holds a reference answer (what is quoted when it
+        # answers, whatever else the answer says).
+        right = c["answerable"] and answer_contains(c["quote"], refs[c["id"]]) > 0
         out.append({"article": article[c["id"]], "answerable": c["answerable"],
                     "right": bool(right), "score": score})  # fmt: skip
     return out

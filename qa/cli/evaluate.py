@@ -215,7 +215,8 @@ def _run_eval(
             report, curve = run_squad2(
                 squad2_path, settings, limit=limit, questions_from=only, progress=progress
             )
-            report.extra["curve"] = curve
+            if curve is not None:
+                report.extra["curve"] = curve
             _say_skipped(console, report.extra)
             return report, None
         cases = load_dataset(dataset)

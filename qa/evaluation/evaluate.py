@@ -114,6 +114,9 @@ class CaseResult:
     near_miss: bool = False
     cited: tuple[str, ...] = ()
     """What the answer cites, as `source:start-end`."""
+    quote: str = ""
+    """The first citation's quote (the best span's sentence, or a near miss's)."""
+    short: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,8 @@ def score_case(
         confidence=answer.confidence,
         near_miss=answer.near_miss,
         cited=tuple(f"{c.source}:{c.start}-{c.end}" for c in answer.citations),
+        quote=answer.citations[0].quote if answer.citations else "",
+        short=answer.short,
     )
 
 

@@ -2,12 +2,12 @@
 
 The file's articles are indexed together in a temporary store and its questions asked through
 `answer()`, unanswerable ones included (written to look answerable: same article, same names,
-one fact changed). Every question is answered once with the threshold at 0, so each records its
-best sentence and that sentence's probability (`Answer.confidence`); the answer at any
-threshold follows exactly, since which sentence is best does not depend on it. At the
-operating point (the reader's threshold, or `Settings.abstain_below`) the report gives
-answerable questions answered rightly / wrongly / refused and unanswerable ones abstained on,
-and `curve()` gives the same rates over all thresholds for the PNG.
+one fact changed), at the operating point (the reader's threshold, or
+`Settings.abstain_below`): the report gives answerable questions answered rightly / wrongly /
+refused and unanswerable ones abstained on, exactly as a user meets them. Run at threshold 0
+(`--abstain-below 0`) every question is answered and records its best span's confidence;
+`curve()` then gives the same rates at every threshold, as if refused below it, for the PNG and
+for fitting the threshold (`eval/fit_reader.py`).
 
 Example:
     >>> report = run_squad2(Path("../shared/bench/squad-v2.0/dev-v2.0-part1.json.zip"))
@@ -98,7 +98,7 @@ def run_squad2(
     seed: int = 0,
     questions_from: Sequence[str] = (),
     progress: Progress | None = None,
-) -> tuple[EvalReport, list[dict[str, float]]]:
+) -> tuple[EvalReport, list[dict[str, float]] | None]:
     """Index the file's articles, ask its questions; the report at the operating point and
     the curve over thresholds.
 
@@ -132,7 +132,7 @@ def run_squad2(
         work = Path(tmp)
         write_articles(articles, work / "articles")
         run = settings.replace(
-            store_dir=work / "store", chroma_url=None, collection="squad2", abstain_below=0.0
+            store_dir=work / "store", chroma_url=None, collection="squad2", abstain_below=threshold
         )
         ingested = ingest([work / "articles"], run, progress)
         if ingested.failed or len(ingested.added) != len(articles):
@@ -149,4 +149,4 @@ def run_squad2(
         "reader_model": str(settings.reader_model or "shipped"),
     }
     report = dataclasses.replace(report, extra=report.extra | extra)
-    return report, curve(raw)
+    return report, curve(raw) if threshold == 0 else None
