@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,9 +68,15 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`qa serve --ingest corpus` on a free 127.0.0.1 port, with a store of its own."""
+    with serving(ROOT / "corpus", tmp_path_factory.mktemp("ui-store")) as s:
+        yield s
+
+
+@contextmanager
+def serving(folder: Path, store: Path) -> Iterator[Server]:
+    """`qa serve --ingest FOLDER` on a free 127.0.0.1 port, with `store` of its own."""
     if not CHROMIUM.exists():
         pytest.skip("needs Debian's chromium: apt-get install chromium")
-    store = tmp_path_factory.mktemp("ui-store")
     port = free_port()
     env = {
         **os.environ,
@@ -79,7 +86,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     }
     for name in ("QA_USERNAME", "QA_PASSWORD", "QA_HOST", "QA_PORT", "QA_STORE_DIR"):
         env.pop(name, None)
-    command = [sys.executable, "-m", "qa.cli", "serve", "--ingest", "corpus"]
+    command = [sys.executable, "-m", "qa.cli", "serve", "--ingest", str(folder)]
     command += ["--store", str(store), "--port", str(port)]
     url = f"http://127.0.0.1:{port}/"
     log = store / "serve.log"
