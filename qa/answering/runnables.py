@@ -62,7 +62,8 @@ class HybridRetriever(BaseRetriever):
 
 
 def build_chain(settings: Settings | None = None) -> Runnable[dict[str, Any], Answer]:
-    """The pipeline as a LangChain Runnable: {"question", "history"?, "filters"?} -> Answer.
+    """The pipeline as a LangChain Runnable: {"question", "history"?, "filters"?, "as_of"?} ->
+    Answer.
 
     Example:
         >>> chain = build_chain(Settings())
@@ -76,6 +77,7 @@ def build_chain(settings: Settings | None = None) -> Runnable[dict[str, Any], An
             inputs.get("history", ()),
             settings=settings,
             filters=inputs.get("filters"),
+            as_of=inputs.get("as_of"),
         )
 
     return RunnableLambda(run, name="qa")
