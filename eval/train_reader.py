@@ -236,6 +236,7 @@ def main() -> None:
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--export", action="store_true", help="write the adapter to qa/data and stop")
+    p.add_argument("--plot", type=Path, help="with --export: the learning curve as a PNG here")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -278,6 +279,8 @@ def main() -> None:
         print(f"resumed at step {step}/{total}", file=sys.stderr)
     if args.export:
         export(model, args, curve)
+        if args.plot:
+            plot(curve, args.plot)
         return
     validation = validation_set()[: args.eval_size]
 
@@ -324,6 +327,33 @@ def main() -> None:
                 save()
                 last_save = time.perf_counter()
     print(f"done: {total} steps; {args.run}", file=sys.stderr)
+
+
+def plot(curve: list[dict], path: Path) -> None:
+    """Held-out F1 and the decisions against the training windows seen."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = [c["windows"] for c in curve]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
+    labels = {
+        "span_f1": "span F1, answerable (best span, no-answer ignored)",
+        "right_answerable": "answerable: answered",
+        "right_other": "other paragraph: abstained",
+        "right_swapped": "swapped name or number: abstained",
+    }
+    for key, label in labels.items():
+        ax.plot(xs, [c.get(key, float("nan")) for c in curve], marker="o", label=label)
+    ax.set_xlabel("training windows seen (question + passage)")
+    ax.set_ylabel("share, on 12 held-out training articles")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def _trained(model: SpanModel, key: str) -> bool:

@@ -74,3 +74,33 @@ def test_the_record_names_the_training_articles_and_threshold() -> None:
     assert record.near_miss < record.threshold
     assert "Normans" in record.articles  # SQuAD 2.0 part 1
     assert "Super_Bowl_50" not in record.articles  # a SQuAD 1.1 development article
+
+
+def test_odd_articles_and_a_long_question_through_the_pipeline(tmp_path: Path) -> None:
+    from qa import answer, ingest
+    from qa.config import Settings
+
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "table.txt").write_text(
+        "Results by year\n\n"
+        + "\n".join(f"| {2000 + i} | {i * 7} | {i * 3.5} |" for i in range(60))
+    )
+    (folder / "german.txt").write_text(
+        "Die Bundesregierung hat am Montag neue Regeln für den Bahnverkehr beschlossen. "
+        "Ab Juni sollen Fernzüge häufiger fahren, sagte der Verkehrsminister in Berlin."
+    )
+    (folder / "dots.txt").write_text("...\n\n---\n\n...")
+    settings = Settings(store_dir=tmp_path / "store")
+    ingest([folder], settings)
+    for question in (
+        "How many passengers travelled in 2031?",
+        "Wann sollen Fernzüge häufiger fahren?",
+        "What did the minister say? " + "Explain it in detail please. " * 60,
+    ):
+        a = answer(question, settings=settings)
+        assert a.answered in (True, False)
+        assert a.text
+        if a.answered:
+            c = a.citations[0]
+            assert c.quote and c.quote in c.passage
