@@ -237,6 +237,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--export", action="store_true", help="write the adapter to qa/data and stop")
     p.add_argument("--plot", type=Path, help="with --export: the learning curve as a PNG here")
+    p.add_argument("--out", type=Path, default=OUT, help="with --export: the folder [qa/data]")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -362,16 +363,17 @@ def _trained(model: SpanModel, key: str) -> bool:
 
 
 def export(model: SpanModel, args: argparse.Namespace, curve: list[dict]) -> None:
-    """Write qa/data/reader.npz and the record beside it (the threshold is kept from the
-    existing record until `eval/fit_reader_threshold.py` sets it)."""
+    """Write reader.npz and the record beside it to `--out` (the threshold is kept from the
+    existing record until `eval/fit_reader.py --write` sets it)."""
     import io
 
     import numpy as np
 
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **model.adapter())
-    (OUT / "reader.npz").write_bytes(buffer.getvalue())
-    record_path = OUT / "reader.json"
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "reader.npz").write_bytes(buffer.getvalue())
+    record_path = args.out / "reader.json"
     record = json.loads(record_path.read_text()) if record_path.exists() else {"threshold": 0.5}
     record.update({
         "command": " ".join(["python", "eval/train_reader.py", *sys.argv[1:]]),
@@ -382,7 +384,7 @@ def export(model: SpanModel, args: argparse.Namespace, curve: list[dict]) -> Non
         "articles": training_articles(args.part1_repeat),
     })  # fmt: skip
     record_path.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"wrote {OUT / 'reader.npz'} ({len(buffer.getvalue()):,} bytes) and {record_path}")
+    print(f"wrote {args.out / 'reader.npz'} ({len(buffer.getvalue()):,} bytes) and {record_path}")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="also save the browser test's picture of an answer here (scripts/screenshot)",
     )
+    parser.addoption(
+        "--sources-screenshot",
+        metavar="PATH",
+        help="also save the browser test's picture of a disagreement here (scripts/screenshot)",
+    )
 
 
 @pytest.fixture(autouse=True)

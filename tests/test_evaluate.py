@@ -174,6 +174,7 @@ def test_right_answer_with_right_citation() -> None:
         "answerable_right": 1.0,
         "answerable_wrong": 0.0,
         "answerable_refused": 0.0,
+        "conflict_invented": 0.0,  # answered, one source: no disagreement claimed
     }
     assert (result.answered, result.latency_ms, result.retrieve_ms) == (True, 40.0, 12.0)
 

@@ -35,7 +35,9 @@ def page(browser: Browser, news_server: Server) -> Iterator[Page]:  # noqa: F811
         context.close()
 
 
-def test_a_disagreement_shows_each_side_newest_first(page: Page, tmp_path: Path) -> None:
+def test_a_disagreement_shows_each_side_newest_first(
+    page: Page, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     answer = ask(page, "How many people were injured when the Kelvaro footbridge collapsed?")
     expect(answer.locator(".qa-verdict")).to_have_text("the sources differ")
     sides = answer.locator(".qa-side")
@@ -51,7 +53,10 @@ def test_a_disagreement_shows_each_side_newest_first(page: Page, tmp_path: Path)
     sides.nth(1).locator("a").click()
     card = page.locator(".qa-source").filter(has_text="41 people were injured")
     expect(card).to_be_visible()
-    shot(page, tmp_path, "sources_differ")
+    path = shot(page, tmp_path, "sources_differ")
+    readme_picture = request.config.getoption("--sources-screenshot")
+    if readme_picture:
+        Path(readme_picture).write_bytes(path.read_bytes())
 
 
 def test_an_answer_says_who_said_it_and_when(page: Page) -> None:

@@ -104,10 +104,11 @@ def _neg_date(value: str | None) -> int:
 
 
 def distinct(found: Sequence[Found]) -> list[Found]:
-    """One span per quoted sentence (overlapping chunks repeat sentences)."""
+    """One span per quoted sentence (overlapping chunks repeat sentences): the most confident
+    one, so the best span is always kept. Most confident first."""
     seen: set[tuple[str, int]] = set()
     out = []
-    for f in found:
+    for f in sorted(found, key=lambda f: (-f.confidence, f.passage)):
         if (f.source, f.quote_start) not in seen:
             seen.add((f.source, f.quote_start))
             out.append(f)
