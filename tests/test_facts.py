@@ -14,6 +14,7 @@ from qa.answering.sources import (
     groups,
     newest_first,
     side_label,
+    subject_terms,
 )
 
 
@@ -108,3 +109,10 @@ def test_who_said_it_and_when_in_words() -> None:
 )
 def test_questions_about_the_present(question: str, present: bool) -> None:
     assert asks_present(question) is present
+
+
+def test_what_a_question_is_about() -> None:
+    # Its names; without names, its longer words but for common ones and "now"-words.
+    assert subject_terms("How many were hurt when the Kelvaro footbridge fell?") == {"kelvaro"}
+    assert subject_terms("How many people are displaced now?") == {"displaced"}
+    assert subject_terms("What is the latest bus fare in the town?") == {"fare", "town"}

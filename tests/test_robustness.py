@@ -484,7 +484,8 @@ def test_injection_round_a_real_question_only_ever_quotes_the_corpus(
     ):
         a = answer(question, settings=corpus_settings)
         assert "HACKED" not in a.text
-        assert a.answered == bool(a.citations)
+        # Cited: an answer, or a near miss quoting what the corpus does say.
+        assert bool(a.citations) == (a.answered or a.near_miss)
         assert all(c.quote in SEED_TEXT for c in a.citations)
         assert a.answered or a.text.startswith(ABSTAINED)
 

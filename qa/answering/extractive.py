@@ -26,11 +26,11 @@ from qa.answering.sources import (
     distinct,
     groups,
     mentioned,
-    names,
     newest_first,
     on_subject,
     side_label,
     spoken_date,
+    subject_terms,
 )
 from qa.ingestion.chunking import split_sentences
 from qa.types import Answer, Citation, Passage, Side
@@ -47,6 +47,35 @@ def own_words(question: str) -> str:
     """A follow-up without its opening conjunction: "and who co-chairs it?" -> "who co-chairs
     it?"."""
     return re.sub(r"^\s*(?:and|but|also|so|then)\s+", "", question, flags=re.IGNORECASE)
+
+
+_PRONOUN = re.compile(r"\b(?:(it|they|them|he|she|him)|(its|their|his))\b", re.IGNORECASE)
+_ATTRIBUTION = re.compile(r"^(?:As of [^,]+, according to|According to)[^:]*:\s*")
+
+
+def resolved(reader: Reader, question: str, previous: tuple[str, str] | None) -> str:
+    """The follow-up in its own words, its first pronoun replaced by what the previous turn
+    answered: the reader's span for the previous question in the previous answer's text.
+
+    "and who co-chairs it?" after "Which group mediates the conflict?" (answered "The OSCE
+    Minsk Group ... [1]") -> "who co-chairs The OSCE Minsk Group?". Unchanged without a
+    pronoun, or when the previous turn was refused or its sources differed."""
+    own = own_words(question)
+    pronoun = _PRONOUN.search(own)
+    if previous is None or pronoun is None:
+        return own
+    previous_question, previous_answer = previous
+    if previous_answer.startswith(("The corpus does not say", "The sources differ")):
+        return own
+    text = re.sub(r"\s*\[\d+\]", "", _ATTRIBUTION.sub("", previous_answer)).strip()
+    readings = reader.read(own_words(previous_question), [text]) if text else []
+    if not readings:
+        return own
+    subject = text[readings[0].start : readings[0].end].strip(" ,.;:")
+    if not subject:
+        return own
+    said = subject if pronoun.group(1) else f"{subject}'s"
+    return own[: pronoun.start()] + said + own[pronoun.end() :]
 
 
 def readings(reader: Reader, query: str, passages: Sequence[Passage], n: int) -> list[Reading]:
@@ -73,14 +102,16 @@ def extract(
     read_k: int = 5,
     as_of: str | None = None,
     subject: str = "",
+    previous: tuple[str, str] | None = None,
 ) -> Answer:
     """The extractive Answer to `question` from `passages` (searched as `query`).
 
     `as_of` (YYYY-MM-DD): the passages are from articles published up to then; the answer
     comes from the newest of them that answers, as for a question about the present.
-    `subject`: the text whose names say what the question is about (for a follow-up, the
+    `subject`: the text whose names (or words) say what the question is about (for a follow-up, the
     conversation's questions; default `question`): spans of passages that do not mention
-    them are not sides of a disagreement, nor support.
+    them are not sides of a disagreement, nor support. `previous`: the last turn (question,
+    answer text) of a follow-up, whose answer a pronoun of the question stands for.
     """
     threshold = record.threshold if threshold is None else threshold
     common: dict[str, Any] = {"query": query, "passages": tuple(passages)}
@@ -94,13 +125,13 @@ def extract(
             return Answer(
                 question, text, True, (citation,), short=short, confidence=confidence, **common
             )
-    # The reader reads the user's own question: the passages were found with the standalone
-    # query, and its added context ("Which group mediates ...? Minsk Group") would only
-    # distract the reader from what is asked now ("and who co-chairs it?").
-    read = readings(reader, own_words(question), passages, read_k)
+    # The reader reads the user's own question, its pronoun resolved: the passages were found
+    # with the standalone query, whose added context ("Which group mediates ...? Minsk Group")
+    # makes the reader answer the previous question again.
+    read = readings(reader, resolved(reader, question, previous), passages, read_k)
     if not read:
         return Answer(question, NOT_IN_CORPUS, False, **common)
-    asked_names = names(subject or question)
+    asked_names = subject_terms(subject or question)
     scored = [_found(r, record.confidence(r.score), passages, asked_names) for r in read]
     best = max(scored, key=lambda f: (f.confidence, -f.passage))
     if best.confidence < threshold:

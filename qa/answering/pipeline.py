@@ -122,6 +122,7 @@ def stream(
         settings.read_k,
         as_of,
         subject=f"{history[-1][0]} {question}" if query != question else question,
+        previous=history[-1] if query != question else None,
     )
     final: Answer | None = None
     notice = ""

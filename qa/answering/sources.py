@@ -51,15 +51,37 @@ def names(question: str) -> frozenset[str]:
     return frozenset(m.group().lower() for m in _NAME.finditer(question.strip()))
 
 
+_COMMON = frozenset(
+    re.findall(
+        r"\w+",
+        "about after again against being before between could during every first from have many "
+        "much other people person their there these those under until were what when where which "
+        "while whom whose will with would years does more most some such than that this into also "
+        "only said says happened number called named year time last next made make take took "
+        "long been they them then your over each just like well back even here there",
+    )
+)
+
+
+def subject_terms(question: str) -> frozenset[str]:
+    """What the question is about: its names ("kelvaro"); for a question without names, its
+    longer words ("displaced") other than common ones and those asking about the present."""
+    found = names(question)
+    if found:
+        return found
+    words = re.findall(r"[a-z][a-z'’-]{3,}", question.lower())
+    return frozenset(w for w in words if w not in _COMMON and not _PRESENT.search(w))
+
+
 def mentioned(asked: frozenset[str], text: str) -> frozenset[str]:
-    """Those of the question's names that `text` holds."""
+    """Those of the question's subject terms (`subject_terms`) that `text` holds."""
     lower = text.lower()
     return frozenset(n for n in asked if n in lower)
 
 
 def on_subject(found: Sequence[Found], lead: Found) -> list[Found]:
-    """The spans whose passages mention every name of the question that `lead`'s does: the
-    same event, not another one the reader also found an answer in."""
+    """The spans whose passages mention every subject term of the question that `lead`'s
+    does: the same event, not another one the reader also found an answer in."""
     return [f for f in found if f.mentions >= lead.mentions]
 
 
