@@ -39,6 +39,13 @@ from qa.answering.sources import (
         ("France", "the United States, Russia and France", True),
         ("Harbor Bank", "Coastal Trust", False),
         ("March 12", "12 March 2021", True),
+        ("67 per cent", "Two-thirds", True),
+        ("25 per cent", "one in four", True),
+        ("47 per cent", "38 per cent", False),
+        ("1 January", "New Year's Day", True),  # a date and a name: not comparable
+        ("100 years", "a century", True),  # a number and words: not comparable
+        ("a collie", "a search dog", True),  # descriptions, not names: not a disagreement
+        ("Mr Ambrose", "An amateur astronomer", True),
         ("3 March", "12 March", False),
         ("2019", "2021", False),
         ("May 2020", "2020", True),

@@ -110,7 +110,7 @@ def test_a_later_article_updating_the_seed(news: Settings) -> None:
     assert now.answered and now.conflicts == ()
     assert now.as_of == "2020-11-20"
     assert now.text.startswith("As of 20 November 2020, according to Caspian Monitor")
-    assert now.short == "two million"  # the article: "about two million"
+    assert now.short == "about two million"
     then = answer("How many people were displaced?", settings=news, as_of="2020-06-30")
     assert then.as_of == "2020-04-01"
     assert then.citations[0].source.endswith(SEED)

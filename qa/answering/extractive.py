@@ -149,13 +149,34 @@ def extract(
     return _agreed(question, groups(trusted)[0], passages, common)
 
 
+_HEDGE_BEFORE = re.compile(
+    r"\b(?:about|around|nearly|almost|roughly|approximately|some|more than|over|under|up to|"
+    r"less than|at least|close to|an estimated)\s+$",
+    re.IGNORECASE,
+)
+_NUMBER_START = re.compile(
+    r"(?:\d|(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|a hundred|hundreds|a million|a thousand|thousands)\b)",
+    re.IGNORECASE,
+)
+
+
+def with_hedge(text: str, start: int) -> int:
+    """Where a number's span starts with the hedge before it ("about" two million): the
+    writer's precision is part of the answer, and what tells rounding from disagreement."""
+    if not _NUMBER_START.match(text, start):
+        return start
+    m = _HEDGE_BEFORE.search(text, max(0, start - 20), start)
+    return m.start() if m else start
+
+
 def _found(
     reading: Reading, confidence: float, passages: Sequence[Passage], asked: frozenset[str]
 ) -> Found:
     p = passages[reading.passage]
     start, end = quote_span(p, reading.start, reading.end)
     c = p.chunk
-    short = c.text[reading.start : reading.end].strip(" ,.;:")
+    short = c.text[with_hedge(c.text, reading.start) : reading.end].strip(" ,.;:")
     mentions = mentioned(asked, f"{c.title} {c.text}")
     return Found(
         reading.passage, start, end, short, confidence, c.source, c.date, c.publisher, mentions

@@ -162,17 +162,59 @@ def _compatible(a: Day, b: Day) -> bool:
     return all(x is None or y is None or x == y for x, y in zip(a, b, strict=True))
 
 
+_FRACTIONS = (
+    (re.compile(r"\b(?:a |one )?half\b", re.I), 50.0),
+    (re.compile(r"\b(?:a|one)[ -]third\b", re.I), 100 / 3),
+    (re.compile(r"\btwo[ -]thirds\b", re.I), 200 / 3),
+    (re.compile(r"\b(?:a|one)[ -]quarter\b|\bone in four\b", re.I), 25.0),
+    (re.compile(r"\bthree[ -]quarters\b|\bthree in four\b", re.I), 75.0),
+    (re.compile(r"\bone in (?:ten|10)\b", re.I), 10.0),
+)
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent)", re.I)
+_NAME_WORD = re.compile(r"\b[A-Z][\w'’-]*")
+
+
+def _share(text: str) -> Number | None:
+    """A share stated as a percentage ("67 per cent") or a fraction ("two-thirds", "one in
+    four"), in per cent; a fraction is as precise as a rounding to 5 points either way."""
+    if m := _PERCENT.search(text):
+        return _digits(m.group(1), bool(_HEDGE.search(text)))
+    for pattern, value in _FRACTIONS:
+        if pattern.search(text):
+            return Number(value, 10.0)
+    return None
+
+
+def _names(text: str) -> set[str]:
+    """Capitalised words but for a first word that is a common one ("An amateur ...")."""
+    found = _NAME_WORD.findall(text)
+    if found and text.lstrip().startswith(found[0]) and found[0].lower() in _STOP | set(_UNITS):
+        found = found[1:]
+    return {w.lower().removesuffix("'s").removesuffix("’s") for w in found}
+
+
 def same_fact(a: str, b: str) -> bool:
-    """Whether short answers `a` and `b` state the same fact (see the module docstring)."""
+    """Whether short answers `a` and `b` state the same fact (see the module docstring).
+
+    Only answers of one kind can contradict each other: two dates, two numbers (or shares),
+    two names. A date against a holiday's name, a number against words ("a century"), or
+    two descriptions in other words ("a collie", "a search dog") are not a disagreement."""
     da, db = dates(a), dates(b)
     if da and db:
         return any(_compatible(x, y) for x in da for y in db)
+    if da or db:
+        return True
+    sa, sb = _share(a), _share(b)
+    if sa and sb:
+        return _same_number(sa, sb)
     na, nb = numbers(a), numbers(b)
     if na and nb:
         return all(any(_same_number(x, y) for y in nb) for x in na) or all(
             any(_same_number(x, y) for y in na) for x in nb
         )
-    ca, cb = _content(a), _content(b)
-    if not ca or not cb:
-        return ca == cb
-    return ca <= cb or cb <= ca
+    if na or nb or sa or sb:
+        return True
+    ma, mb = _names(a), _names(b)
+    if not ma or not mb:
+        return True
+    return ma <= mb or mb <= ma or _content(a) <= _content(b) or _content(b) <= _content(a)
