@@ -106,3 +106,21 @@ def test_odd_articles_and_a_long_question_through_the_pipeline(tmp_path: Path) -
         if a.answered:
             c = a.citations[0]
             assert c.quote and c.quote in c.passage
+
+
+def test_bf16_and_fp32_mark_the_same_spans(reader: Reader) -> None:
+    """The fast path (bf16 autocast, chosen where the CPU has AVX-512 BF16 or AMX) and fp32
+    (everywhere else) read alike: the same spans, scores within a fraction of a logit."""
+    adapter = (ROOT / "qa" / "data" / "reader.npz").read_bytes()
+    fp32, bf16 = Reader(adapter, bf16=False), Reader(adapter, bf16=True)
+    questions = (
+        "In what year was the cease-fire signed?",
+        "Which countries co-chair the OSCE Minsk Group?",
+        "Who mediates the conflict?",
+        "What is the capital of Peru?",
+    )
+    for question in questions:
+        (a,) = fp32.read(question, [CO_CHAIRS])
+        (b,) = bf16.read(question, [CO_CHAIRS])
+        assert (a.start, a.end) == (b.start, b.end), question
+        assert abs(a.score - b.score) < 0.5, (question, a.score, b.score)
