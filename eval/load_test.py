@@ -210,6 +210,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             hung = sum(t.is_alive() for t in threads)
         finally:
             stop_server(proc)
+            if args.server_log:
+                args.server_log.write_bytes(log.read_bytes())
     latencies = sorted(tally.latencies)
     return {
         "clients": args.clients,
@@ -239,6 +241,7 @@ def main() -> None:
         help="Folder ingested before serving [corpus/].",
     )
     parser.add_argument("--store", type=Path, help="Index folder [a temporary one].")
+    parser.add_argument("--server-log", type=Path, help="Keep qa serve's output here.")
     parser.add_argument("--startup-timeout", type=float, default=600.0)
     parser.add_argument(
         "--out",
