@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from qa.answering.facts import with_hedge
 from qa.answering.header import header_answer
 from qa.answering.question import analyse
 from qa.answering.sources import (
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 NOT_IN_CORPUS = "The corpus does not say: none of the indexed articles answers this question."
 NEAR_MISS = "The corpus does not say that. The closest it says:"
+DIFFER = "The sources differ:"
 
 
 def own_words(question: str) -> str:
@@ -65,7 +67,7 @@ def resolved(reader: Reader, question: str, previous: tuple[str, str] | None) ->
     if previous is None or pronoun is None:
         return own
     previous_question, previous_answer = previous
-    if previous_answer.startswith(("The corpus does not say", "The sources differ")):
+    if previous_answer.startswith((NOT_IN_CORPUS, NEAR_MISS, DIFFER)):
         return own
     text = re.sub(r"\s*\[\d+\]", "", _ATTRIBUTION.sub("", previous_answer)).strip()
     readings = reader.read(own_words(previous_question), [text]) if text else []
@@ -149,27 +151,6 @@ def extract(
     return _agreed(question, groups(trusted)[0], passages, common)
 
 
-_HEDGE_BEFORE = re.compile(
-    r"\b(?:about|around|nearly|almost|roughly|approximately|some|more than|over|under|up to|"
-    r"less than|at least|close to|an estimated)\s+$",
-    re.IGNORECASE,
-)
-_NUMBER_START = re.compile(
-    r"(?:\d|(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|"
-    r"sixty|seventy|eighty|ninety|a hundred|hundreds|a million|a thousand|thousands)\b)",
-    re.IGNORECASE,
-)
-
-
-def with_hedge(text: str, start: int) -> int:
-    """Where a number's span starts with the hedge before it ("about" two million): the
-    writer's precision is part of the answer, and what tells rounding from disagreement."""
-    if not _NUMBER_START.match(text, start):
-        return start
-    m = _HEDGE_BEFORE.search(text, max(0, start - 20), start)
-    return m.start() if m else start
-
-
 def _found(
     reading: Reading, confidence: float, passages: Sequence[Passage], asked: frozenset[str]
 ) -> Found:
@@ -228,7 +209,7 @@ def _differ(
     )
     return Answer(
         question,
-        f"The sources differ: {said}.",
+        f"{DIFFER} {said}.",
         True,
         citations,
         confidence=max(f.confidence for f in leads),

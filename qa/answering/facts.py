@@ -59,9 +59,15 @@ class Number:
     """What the writer rounded to: 20,000 -> 1,000s, "about 40" -> 10s, 41 -> 1, 1.5 -> 0.1."""
 
 
-_HEDGE = re.compile(
-    r"\b(?:about|around|nearly|almost|roughly|approximately|some|more than|over|under|up to|"
-    r"less than|close to|an estimated|estimated)\b",
+_HEDGES = (
+    r"about|around|nearly|almost|roughly|approximately|some|more than|over|under|up to|"
+    r"less than|at least|close to|an estimated|estimated"
+)
+_HEDGE = re.compile(rf"\b(?:{_HEDGES})\b", re.IGNORECASE)
+_HEDGE_BEFORE = re.compile(rf"\b(?:{_HEDGES})\s+$", re.IGNORECASE)
+_NUMBER_START = re.compile(
+    r"(?:\d|(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|a hundred|hundreds|a million|a thousand|thousands)\b)",
     re.IGNORECASE,
 )
 
@@ -80,6 +86,16 @@ def _digits(token: str, hedged: bool) -> Number | None:
     # Trailing zeros say the writer rounded when they hedge ("about 40") or drop three or
     # more ("20,000"); "1,200" people is a count.
     return Number(float(token), 10.0 ** min(zeros, 3) if hedged or zeros >= 3 else 1.0)
+
+
+def with_hedge(text: str, start: int) -> int:
+    """Where a number's span starting at `start` begins with the hedge before it ("about" two
+    million): the writer's precision is part of the answer, and tells rounding from
+    disagreement."""
+    if not _NUMBER_START.match(text, start):
+        return start
+    m = _HEDGE_BEFORE.search(text, max(0, start - 20), start)
+    return m.start() if m else start
 
 
 def numbers(text: str) -> list[Number]:

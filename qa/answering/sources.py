@@ -58,7 +58,7 @@ _COMMON = frozenset(
         "much other people person their there these those under until were what when where which "
         "while whom whose will with would years does more most some such than that this into also "
         "only said says happened number called named year time last next made make take took "
-        "long been they them then your over each just like well back even here there",
+        "long been they them then your over each just like well back even here",
     )
 )
 
